@@ -1,0 +1,125 @@
+"""The one schema model every loader fills and every rule reads.
+
+Names are stored as given by the loader; lookups fold them the way PostgreSQL folds
+unquoted identifiers (lower case), so ``Orders`` in a query finds ``orders`` in DDL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def fold(name: str) -> str:
+    return name.lower()
+
+
+@dataclass
+class Column:
+    name: str
+    type: str = ""  # normalised lower-case type name, e.g. "integer", "varchar(255)", "timestamp"
+    nullable: bool = True
+    default: str | None = None
+
+
+@dataclass
+class Index:
+    name: str
+    table: str
+    # Each entry is a column name, or an expression's SQL text such as "lower(email)".
+    columns: list[str]
+    unique: bool = False
+    primary: bool = False
+    method: str = "btree"
+    where: str | None = None  # partial index predicate, as SQL
+    descending: list[bool] = field(default_factory=list)
+    # Which entries of ``columns`` are expressions rather than plain column names.
+    expressions: list[bool] = field(default_factory=list)
+    constraint: bool = False  # backs a PRIMARY KEY / UNIQUE constraint
+
+    def is_expression(self, position: int) -> bool:
+        return position < len(self.expressions) and self.expressions[position]
+
+    @property
+    def leading(self) -> str | None:
+        return self.columns[0] if self.columns else None
+
+
+@dataclass
+class ForeignKey:
+    columns: list[str]
+    ref_table: str
+    ref_columns: list[str]
+    name: str | None = None
+
+
+@dataclass
+class Table:
+    name: str
+    schema: str | None = None
+    columns: dict[str, Column] = field(default_factory=dict)  # keyed by folded name, in declaration order
+    primary_key: list[str] = field(default_factory=list)
+    unique: list[list[str]] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    row_estimate: float | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    def column(self, name: str) -> Column | None:
+        return self.columns.get(fold(name))
+
+    def add_column(self, column: Column) -> None:
+        self.columns[fold(column.name)] = column
+
+    def all_indexes(self) -> list[Index]:
+        """Indexes including those implied by the primary key and unique constraints."""
+        implied: list[Index] = []
+        declared = {tuple(fold(c) for c in ix.columns) for ix in self.indexes}
+        if self.primary_key and tuple(fold(c) for c in self.primary_key) not in declared:
+            implied.append(
+                Index(f"{self.name}_pkey", self.name, list(self.primary_key), unique=True, primary=True, constraint=True)
+            )
+        for cols in self.unique:
+            if tuple(fold(c) for c in cols) not in declared:
+                implied.append(Index(f"{self.name}_{'_'.join(cols)}_key", self.name, list(cols), unique=True, constraint=True))
+        return implied + list(self.indexes)
+
+    def indexes_leading_with(self, column: str) -> list[Index]:
+        col = fold(column)
+        return [ix for ix in self.all_indexes() if ix.columns and not ix.is_expression(0) and fold(ix.columns[0]) == col]
+
+
+@dataclass
+class Schema:
+    tables: dict[str, Table] = field(default_factory=dict)  # keyed by folded "schema.name" and bare name
+    notes: list[str] = field(default_factory=list)  # what a loader skipped, for --verbose
+
+    def add_table(self, table: Table) -> None:
+        self.tables[fold(table.name)] = table
+        if table.schema:
+            self.tables[fold(table.qualified_name)] = table
+
+    def drop_table(self, name: str) -> None:
+        table = self.table(name)
+        if table is None:
+            return
+        for key in [k for k, v in self.tables.items() if v is table]:
+            del self.tables[key]
+
+    def table(self, name: str, schema: str | None = None) -> Table | None:
+        if schema:
+            found = self.tables.get(fold(f"{schema}.{name}"))
+            if found is not None:
+                return found
+        return self.tables.get(fold(name))
+
+    def unique_tables(self) -> list[Table]:
+        seen: dict[int, Table] = {}
+        for table in self.tables.values():
+            seen.setdefault(id(table), table)
+        return list(seen.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.tables)
