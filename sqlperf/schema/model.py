@@ -90,6 +90,38 @@ class Table:
         col = fold(column)
         return [ix for ix in self.all_indexes() if ix.columns and not ix.is_expression(0) and fold(ix.columns[0]) == col]
 
+    def column_names(self) -> list[str]:
+        """Column names in declaration order, as the loader spelled them (for star expansion, INSERT lists)."""
+        return [column.name for column in self.columns.values()]
+
+    def index(self, name: str) -> Index | None:
+        folded = fold(name)
+        return next((ix for ix in self.all_indexes() if fold(ix.name) == folded), None)
+
+    def has_expression_index(self, sql_text: str, dialect: str = "postgres") -> bool:
+        """Whether an index leads with this expression, compared after normalisation.
+
+        ``lower(email)``, ``LOWER(Email)`` and the catalog's ``lower((email)::text)`` are the same.
+        """
+        from sqlperf.schema.normalize import normalize_expression
+
+        wanted = normalize_expression(sql_text, dialect)
+        return any(
+            ix.columns and ix.is_expression(0) and normalize_expression(ix.columns[0]) == wanted
+            for ix in self.all_indexes()
+        )
+
+    def indexes_containing(self, column: str) -> list[tuple[Index, int]]:
+        """(index, position) for every index that lists ``column`` as a plain entry."""
+        col = fold(column)
+        found = []
+        for ix in self.all_indexes():
+            for position, entry in enumerate(ix.columns):
+                if not ix.is_expression(position) and fold(entry) == col:
+                    found.append((ix, position))
+                    break
+        return found
+
 
 @dataclass
 class Schema:
@@ -114,6 +146,17 @@ class Schema:
             if found is not None:
                 return found
         return self.tables.get(fold(name))
+
+    def find_index(self, name: str, schema: str | None = None) -> tuple[Table, Index] | None:
+        """The table and declared index called ``name`` (index names are unique per schema in PostgreSQL)."""
+        folded = fold(name)
+        for table in self.unique_tables():
+            if schema and table.schema and fold(table.schema) != fold(schema):
+                continue
+            for ix in table.indexes:
+                if fold(ix.name) == folded:
+                    return table, ix
+        return None
 
     def unique_tables(self) -> list[Table]:
         seen: dict[int, Table] = {}
