@@ -125,6 +125,9 @@ class Rule:
     static: ClassVar[bool] = True
     aliases: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, opts: dict[str, Any] | None = None) -> None:
+        self.opts: dict[str, Any] = {**self.options, **(opts or {})}
+
     def visit(self, node: exp.Expression, ctx: RuleContext) -> Iterable[Finding] | None:
         return None
 

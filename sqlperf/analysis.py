@@ -1,0 +1,164 @@
+"""Small, shared questions rules ask about expressions: is it constant, which column does it wrap.
+
+Kept free of any one rule so that the sargability rules agree on what a "column" and a
+"constant" are, and on which rule owns which wrapper (so one predicate yields one finding).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+# Predicates whose operands an index can serve when the column stands bare.
+SARGABLE_PREDICATES = (*COMPARISONS, exp.Like, exp.ILike, exp.In, exp.Between)
+_FLIPPED = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
+_SCOPE_NODES = (exp.Select, exp.Subquery, exp.Union)
+_OPAQUE = (exp.AggFunc, exp.Window)
+
+# Wrappers another, more specific rule owns (SP101 stays silent on them).
+DATE_PARTS = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.Week, exp.DayOfWeek, exp.DayOfMonth, exp.DayOfYear, exp.Extract)
+DATE_TRUNCS = (exp.TimestampTrunc, exp.DateTrunc, exp.Date, exp.TsOrDsToDate)
+JSON_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract, exp.JSONBExtractScalar)
+SPECIFIC_WRAPPERS = (
+    *DATE_PARTS,
+    *DATE_TRUNCS,
+    *JSON_EXTRACTS,
+    exp.Cast,
+    exp.TryCast,
+    exp.Coalesce,
+    exp.Substring,
+    exp.Left,
+    exp.Concat,
+    exp.DPipe,
+)
+
+
+def own_columns(node: exp.Expression) -> list[exp.Column]:
+    """Columns ``node`` computes from directly: not inside a subquery, aggregate or window.
+
+    A column under an aggregate (``max(created_at)``) or in a nested query is not one the
+    enclosing predicate could reach through an index.
+    """
+    found: list[exp.Column] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            if not isinstance(current.this, exp.Star):
+                found.append(current)
+            continue
+        if current is not node and isinstance(current, (*_SCOPE_NODES, *_OPAQUE)):
+            continue
+        if isinstance(current, _OPAQUE) and current is node:
+            continue
+        stack.extend(current.iter_expressions())
+    return found
+
+
+def is_constant(node: exp.Expression) -> bool:
+    """True when ``node`` depends on no column and no subquery: a literal, a parameter, now()."""
+    for child in node.walk():
+        if isinstance(child, (exp.Column, exp.Select, exp.Subquery)):
+            return False
+    return True
+
+
+def flip(comparison: type[exp.Expression]) -> type[exp.Expression]:
+    """The operator to use when the operands of ``comparison`` swap sides (``5 < x`` is ``x > 5``)."""
+    return _FLIPPED[comparison]
+
+
+def sides(predicate: exp.Expression) -> list[tuple[exp.Expression, exp.Expression | None]]:
+    """Each operand of a predicate with the operand(s) it is compared to."""
+    if isinstance(predicate, exp.In):
+        return [(predicate.this, None)]
+    if isinstance(predicate, exp.Between):
+        return [(predicate.this, None)]
+    left, right = predicate.this, predicate.expression
+    return [(left, right), (right, left)]
+
+
+def other_side_is_constant(predicate: exp.Expression, side: exp.Expression) -> bool:
+    if isinstance(predicate, exp.In):
+        if predicate.args.get("query") is not None:
+            return False
+        return all(is_constant(e) for e in predicate.expressions)
+    if isinstance(predicate, exp.Between):
+        return is_constant(predicate.args["low"]) and is_constant(predicate.args["high"])
+    other = predicate.expression if side is predicate.this else predicate.this
+    return is_constant(other)
+
+
+def needs_parens(node: exp.Expression) -> bool:
+    """Would a replacement ``a AND b`` for ``node`` bind differently where ``node`` stands?"""
+    parent = node.parent
+    return not isinstance(parent, (exp.And, exp.Where, exp.Having, exp.Paren)) and not (
+        isinstance(parent, exp.Join) and node.arg_key == "on"
+    )
+
+
+def literal_value(node: exp.Expression) -> str | int | float | None:
+    """The Python value of a plain literal (``'2024-01-01'``, ``2024``, ``-3``); None otherwise."""
+    if isinstance(node, exp.Paren):
+        return literal_value(node.this)
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        value = literal_value(node.this)
+        return -value if isinstance(value, (int, float)) else None
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        try:
+            return int(node.this)
+        except ValueError:
+            try:
+                return float(node.this)
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class DateWrap:
+    column: exp.Column
+    unit: str  # year, quarter, month, week, day, dow, hour ...
+    kind: str  # "part" (a number: YEAR(c)) or "trunc" (a timestamp: date_trunc, DATE(c), c::date)
+
+
+def date_wrap(node: exp.Expression) -> DateWrap | None:
+    """Recognise ``YEAR(c)``, ``EXTRACT(YEAR FROM c)``, ``date_part('year', c)``, ``date_trunc('month', c)``,
+    ``DATE(c)`` and ``c::date`` in any dialect sqlglot reads."""
+    inner = node
+    unit: str | None = None
+    kind = "part"
+    if isinstance(node, exp.Extract):
+        unit = node.this.name if isinstance(node.this, (exp.Var, exp.Literal)) else None
+        inner = node.expression
+    elif isinstance(node, DATE_PARTS):
+        unit = {exp.DayOfMonth: "day", exp.DayOfWeek: "dow", exp.DayOfYear: "doy"}.get(type(node), node.key)
+        inner = node.this
+    elif isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+        unit_node = node.args.get("unit")
+        unit = unit_node.name if unit_node is not None else None
+        kind, inner = "trunc", node.this
+    elif isinstance(node, (exp.Date, exp.TsOrDsToDate)):
+        kind, unit, inner = "trunc", "day", node.this
+    elif isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this == exp.DataType.Type.DATE:
+        kind, unit, inner = "trunc", "day", node.this
+    else:
+        return None
+    # MySQL's YEAR(c) reads as Year(TsOrDsToDate(c)): look through the implicit conversion.
+    while isinstance(inner, (exp.TsOrDsToDate, exp.Paren)):
+        inner = inner.this
+    if not isinstance(inner, exp.Column) or unit is None:
+        return None
+    return DateWrap(inner, unit.lower(), kind)
+
+
+def index_name(table: str, parts: list[str], suffix: str = "idx") -> str:
+    """A readable, valid index name: ``orders_lower_email_idx`` (at most 63 characters)."""
+    words = [re.sub(r"\W+", "_", p).strip("_").lower() for p in [table, *parts]]
+    name = "_".join(w for w in words if w) + f"_{suffix}"
+    return name[:63]

@@ -1,0 +1,198 @@
+"""The command line: options in, one library call, a renderer out. Nothing else lives here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sqlperf._version import __version__
+from sqlperf.output import FORMATS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(click.ClickException):
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"sqlperf: error: {self.message}", err=True)
+
+
+def _codes(values: tuple[str, ...]) -> list[str] | None:
+    if not values:
+        return None
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="sqlperf", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Find SQL that will be slow before it ships, prove it with the planner, say how to fix it."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--dialect", help="SQL dialect (postgres, mysql, sqlite, ...). Default: postgres or the configuration.")
+@click.option("--schema", "schema", multiple=True, help="DDL file, directory or glob describing the schema (repeatable).")
+@click.option("--schema-dsn", help="Read the schema from a live PostgreSQL catalog (read-only).")
+@click.option("--schema-metadata", help="Read the schema from SQLAlchemy models: package.module:metadata_or_Base.")
+@click.option("--select", multiple=True, help="Rule codes, prefixes or names to enable (comma-separated); ALL for every rule.")
+@click.option("--extend-select", multiple=True, help="Rules to enable on top of the selection.")
+@click.option("--ignore", multiple=True, help="Rule codes, prefixes or names to disable.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that may change meaning.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file (default: nearest sqlperf.toml or pyproject.toml).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to use (default: the number of cores).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Where to keep the result cache.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal).")
+@click.option("--verbose", "-v", is_flag=True, help="Explain what was skipped and why.")
+def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_select, ignore, fmt, output, fix, unsafe_fixes, diff,
+          exit_zero, config_file, jobs, no_cache, cache_dir, color, verbose) -> None:
+    """Lint SQL files and directories (default: the current directory)."""
+    from sqlperf.config import ConfigError, load_settings, validate
+    from sqlperf.registry import load_registry
+
+    try:
+        start = Path(paths[0]) if paths else Path.cwd()
+        settings = load_settings(config_file, start if start.exists() else Path.cwd())
+        if dialect:
+            settings.dialect = dialect
+        settings.select = _codes(select) if select else settings.select
+        settings.extend_select += _codes(extend_select) or []
+        settings.ignore += _codes(ignore) or []
+        settings.schema += list(schema)
+        settings.schema_dsn = schema_dsn or settings.schema_dsn
+        settings.schema_metadata = schema_metadata or settings.schema_metadata
+        if no_cache:
+            settings.cache_dir = None
+        elif cache_dir:
+            settings.cache_dir = cache_dir
+        validate(load_registry(), settings)
+        from sqlperf.engine import get_dialect
+
+        get_dialect(settings.dialect)
+        loaded_schema = _load_schema(settings)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+    from sqlperf.runner import check as run_check
+
+    targets = list(paths) or ["."]
+    try:
+        result = run_check(
+            targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
+            jobs=jobs or settings.jobs,
+        )
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+    stream = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        if diff:
+            for text in result.diffs:
+                stream.write(text)
+        from sqlperf.output import render
+
+        if not diff or fmt != "text":
+            render(fmt, result, stream, color=color if output is None else False, verbose=verbose)
+        elif result.all_errors:
+            for message in result.all_errors:
+                click.echo(f"error: {message}", err=True)
+    finally:
+        if output:
+            stream.close()
+    if fmt != "text":
+        for message in result.all_errors:
+            click.echo(f"sqlperf: error: {message}", err=True)
+    sys.exit(_exit_code(result, diff, exit_zero))
+
+
+def _exit_code(result, diff: bool, exit_zero: bool) -> int:
+    if result.all_errors:
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_CLEAN
+    if diff:
+        return EXIT_FINDINGS if result.diffs else EXIT_CLEAN
+    return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+
+
+def _load_schema(settings):
+    if not (settings.schema or settings.schema_dsn or settings.schema_metadata):
+        return None
+    from sqlperf.config import ConfigError
+
+    try:
+        from sqlperf.schema import SchemaError, load_schema
+    except ImportError:
+        raise ConfigError("schema loading is not available in this installation") from None
+    try:
+        return load_schema(
+            settings.schema, dsn=settings.schema_dsn, metadata=settings.schema_metadata, base=settings.root, dialect=settings.dialect
+        )
+    except SchemaError as error:
+        raise ConfigError(str(error)) from None
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Document every rule.")
+def rule(code, show_all) -> None:
+    """Print a rule's documentation (What it does / Why is this bad? / Example / Use instead)."""
+    from sqlperf.docs import render_rule
+    from sqlperf.registry import load_registry
+
+    registry = load_registry()
+    if show_all:
+        click.echo("\n".join(render_rule(r) for r in registry.sorted()))
+        return
+    if not code:
+        for r in registry.sorted():
+            click.echo(f"{r.code}  {r.name:<34} {r.category}")
+        return
+    found = registry.lookup(code)
+    if found is None:
+        raise UsageError(f"unknown rule '{code}' (see `sqlperf rule` for the list)")
+    click.echo(render_rule(found))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: never a traceback for the user, exit 2 on internal errors."""
+    try:
+        cli.main(args=argv, prog_name="sqlperf", standalone_mode=False)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as error:
+        if isinstance(error, UsageError):
+            error.show()
+        else:
+            click.echo(f"sqlperf: error: {error.format_message()}", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("sqlperf: aborted", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("sqlperf: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_CLEAN)
+    except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("SQLPERF_DEBUG"):
+            raise
+        click.echo(
+            f"sqlperf: internal error: {type(error).__name__}: {error} (set SQLPERF_DEBUG=1 for a traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

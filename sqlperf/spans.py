@@ -1,0 +1,191 @@
+"""Exact source spans for sqlglot nodes, computed from the statement's own token stream.
+
+sqlglot records positions only on some leaves (identifiers, most literals, a function's
+name), not on operators, casts, ``IS NULL`` or closing parentheses. A node's span is the
+range of tokens its positioned descendants cover, then grown by what the node itself owns
+in the syntax: a function's name and parentheses, a ``::type`` suffix, a leading keyword
+(NOT, EXISTS, INTERVAL, CASE), a trailing operand that carries no position (``IS NULL``,
+``= CURRENT_DATE``), and finally enough tokens to balance parentheses.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from sqlglot import exp
+from sqlglot.parser import Parser
+from sqlglot.tokens import Token, TokenType
+
+_T = TokenType
+_TYPE_TOKENS = frozenset(Parser.TYPE_TOKENS) | {_T.VAR}
+_LEADING_KEYWORDS: dict[type, frozenset] = {
+    exp.Not: frozenset({_T.NOT}),
+    exp.Exists: frozenset({_T.EXISTS}),
+    exp.Interval: frozenset({_T.INTERVAL}),
+    exp.Case: frozenset({_T.CASE}),
+    exp.Select: frozenset({_T.SELECT, _T.DISTINCT}),
+    exp.Neg: frozenset({_T.DASH}),
+}
+# Tokens that may stand between an operand with a position and one without (``x IS NOT NULL``).
+_OPERATOR_TOKENS = frozenset(
+    {
+        _T.IS, _T.NOT, _T.EQ, _T.NEQ, _T.GT, _T.GTE, _T.LT, _T.LTE, _T.PLUS, _T.DASH, _T.STAR, _T.SLASH,
+        _T.MOD, _T.DPIPE, _T.LIKE, _T.ILIKE, _T.NULLSAFE_EQ, _T.AND, _T.OR, _T.DISTINCT, _T.FROM,
+    }
+)
+_ORDER_SUFFIX = frozenset({_T.DESC, _T.ASC, _T.FIRST, _T.VAR})
+_WRAPPED = (exp.Paren, exp.Subquery, exp.Tuple)
+_FUNCTION_NAMES = frozenset(Parser.FUNCTIONS) | frozenset(Parser.FUNCTION_PARSERS)
+
+
+class SpanIndex:
+    """Spans of nodes in one statement; ``tokens`` are that statement's tokens (file offsets)."""
+
+    def __init__(self, tokens: list[Token], text: str) -> None:
+        self.tokens = tokens
+        self.text = text
+        self._starts = [t.start for t in tokens]
+        self._cache: dict[int, tuple[int, int]] = {}
+
+    def span(self, node: exp.Expression) -> tuple[int, int]:
+        """``[start, end)`` character offsets of ``node``; the whole statement when unknown."""
+        key = id(node)
+        cached = self._cache.get(key)
+        if cached is None:
+            rng = self.token_range(node)
+            if rng is None:
+                cached = (self.tokens[0].start, self.tokens[-1].end + 1) if self.tokens else (0, 0)
+            else:
+                cached = (self.tokens[rng[0]].start, self.tokens[rng[1]].end + 1)
+            self._cache[key] = cached
+        return cached
+
+    def _index(self, offset: int) -> int:
+        return max(bisect_right(self._starts, offset) - 1, 0)
+
+    def _positioned(self, node: exp.Expression) -> tuple[int, int] | None:
+        lo = hi = None
+        for child in node.walk():
+            meta = child._meta
+            if meta and "start" in meta:
+                a, b = self._index(meta["start"]), self._index(meta["end"])
+                lo = a if lo is None or a < lo else lo
+                hi = b if hi is None or b > hi else hi
+        return None if lo is None else (lo, hi)
+
+    def token_range(self, node: exp.Expression) -> tuple[int, int] | None:
+        if isinstance(node, (exp.Cast, exp.TryCast)) and isinstance(node.this, exp.Expression):
+            # ``x::date::text``: the outer cast's suffix comes after the inner one's.
+            rng = self.token_range(node.this)
+        else:
+            rng = self._positioned(node)
+        if rng is None:
+            return None
+        lo, hi = rng
+        toks = self.tokens
+        last = len(toks) - 1
+
+        keywords = _LEADING_KEYWORDS.get(type(node))
+        if keywords:
+            while lo > 0 and toks[lo - 1].token_type in keywords:
+                lo -= 1
+        is_cast = isinstance(node, (exp.Cast, exp.TryCast))
+        if is_cast and hi < last and toks[hi + 1].token_type == _T.DCOLON:
+            hi = self._include_type_suffix(lo, hi)
+        elif isinstance(node, exp.Func) and not node._meta:
+            lo = self._include_call_name(node, lo, hi)
+        if isinstance(node, exp.Ordered):
+            while hi < last and toks[hi + 1].token_type in _ORDER_SUFFIX:
+                hi += 1
+        hi = self._include_bare_operand(node, hi)
+        lo, hi = self._balance(lo, hi)
+        if isinstance(node, _WRAPPED) and lo > 0 and hi < last:
+            if toks[lo - 1].token_type == _T.L_PAREN and toks[hi + 1].token_type == _T.R_PAREN:
+                lo, hi = lo - 1, hi + 1
+        if isinstance(node, exp.Case):
+            while hi < last and toks[hi].token_type != _T.END:
+                hi += 1
+        return lo, hi
+
+    def _include_call_name(self, node: exp.Func, lo: int, hi: int) -> int:
+        """``CAST(x AS t)``, ``EXTRACT(YEAR FROM x)``: the name and '(' carry no position."""
+        toks = self.tokens
+        i = lo - 1
+        # Step back over argument tokens without a position (``YEAR FROM`` in EXTRACT).
+        while i > 0 and toks[i].token_type not in (_T.L_PAREN, _T.R_PAREN, _T.COMMA) and i > lo - 3:
+            i -= 1
+        if i > 0 and toks[i].token_type == _T.L_PAREN:
+            name = toks[i - 1]
+            names = {n.upper() for n in type(node).sql_names()} | {node.key.upper()}
+            if name.token_type == _T.VAR or name.text.upper() in names:
+                return i - 1
+        return lo
+
+    def _include_type_suffix(self, lo: int, hi: int) -> int:
+        toks = self.tokens
+        last = len(toks) - 1
+        if hi < last and toks[hi + 1].token_type == _T.DCOLON:
+            hi += 1
+            while hi < last and toks[hi + 1].token_type in _TYPE_TOKENS:
+                hi += 1
+                if hi < last and toks[hi + 1].token_type == _T.L_PAREN:
+                    hi = self._balance(lo, hi + 1)[1]
+            while hi + 1 < last and toks[hi + 1].token_type == _T.L_BRACKET and toks[hi + 2].token_type == _T.R_BRACKET:
+                hi += 2
+        return hi
+
+    def _include_bare_operand(self, node: exp.Expression, hi: int) -> int:
+        """Grow over a trailing operand that has no position: ``IS NULL``, ``= CURRENT_DATE``."""
+        if not isinstance(node, (exp.Binary, exp.Is, exp.Like, exp.ILike, exp.Between)):
+            return hi
+        right = node.args.get("expression") or node.args.get("high")
+        if right is None or self._positioned(right) is not None:
+            return hi
+        toks = self.tokens
+        last = len(toks) - 1
+        i = hi
+        while i < last and toks[i + 1].token_type in _OPERATOR_TOKENS:
+            i += 1
+        if i == hi or i >= last:
+            return hi
+        i += 1  # the operand itself
+        if toks[i].token_type == _T.INTERVAL and i < last:
+            i += 1
+            if i < last and toks[i + 1].token_type == _T.VAR:
+                i += 1
+        elif i < last and toks[i + 1].token_type == _T.L_PAREN:
+            i = self._balance(i, i + 1)[1]
+        return i
+
+    def _balance(self, lo: int, hi: int) -> tuple[int, int]:
+        toks = self.tokens
+        depth = 0
+        lowest = 0
+        for tok in toks[lo : hi + 1]:
+            if tok.token_type == _T.L_PAREN:
+                depth += 1
+            elif tok.token_type == _T.R_PAREN:
+                depth -= 1
+                lowest = min(lowest, depth)
+        # Unmatched ')' inside: grow to the left until they are opened.
+        need = -lowest
+        while need > 0 and lo > 0:
+            lo -= 1
+            if toks[lo].token_type == _T.L_PAREN:
+                need -= 1
+            elif toks[lo].token_type == _T.R_PAREN:
+                need += 1
+        if lowest < 0 and lo > 0 and toks[lo].token_type == _T.L_PAREN:
+            # The '(' we reached opens a call whose name carries no position: EXTRACT(, CAST(.
+            name = toks[lo - 1]
+            if name.token_type == _T.VAR or name.text.upper() in _FUNCTION_NAMES:
+                lo -= 1
+        open_ = depth - lowest
+        last = len(toks) - 1
+        while open_ > 0 and hi < last:
+            hi += 1
+            if toks[hi].token_type == _T.R_PAREN:
+                open_ -= 1
+            elif toks[hi].token_type == _T.L_PAREN:
+                open_ += 1
+        return lo, hi
