@@ -39,7 +39,7 @@ class LeadingWildcardLike(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
-        if ctx.predicate_clause(node) is None or isinstance(node.parent, exp.Not):
+        if ctx.predicate_clause(node) is None or node.args.get("negate") or isinstance(node.parent, exp.Not):
             return None
         pattern = node.expression
         if isinstance(pattern, exp.Escape):
