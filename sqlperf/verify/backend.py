@@ -1,0 +1,151 @@
+"""What confirmation asks of a database: a plan, a plan with a what-if index, a table's size.
+
+:class:`PostgresBackend` serves both a user's DSN and the scratch database; the SQLite
+backend lives in :mod:`sqlperf.verify.sqlite`. Plans are cached per (statement, indexes),
+because several findings of one statement share its "before" plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlperf.verify.pg import Database, DatabaseError
+from sqlperf.verify.plan import Plan
+
+
+class WhatIfUnavailable(DatabaseError):
+    """No way to try an index here: no HypoPG, and building one is not allowed or too big."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unsupported")
+
+
+_INDEX_NAME = re.compile(
+    r"^\s*create\s+(?P<unique>unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?P<name>(?!on\b)\S+\s+)?on\s+(?:only\s+)?(?P<table>\S+)",
+    re.I,
+)
+
+
+def index_table(ddl: str) -> str | None:
+    """The table a CREATE INDEX statement is on."""
+    m = _INDEX_NAME.match(ddl)
+    return m["table"].strip('"') if m else None
+
+
+def rename_index(ddl: str, name: str) -> str:
+    """``ddl`` with its index named ``name``, so a plan's use of it can be recognised."""
+    m = _INDEX_NAME.match(ddl)
+    if not m:
+        return ddl
+    head = "CREATE UNIQUE INDEX" if m["unique"] else "CREATE INDEX"
+    return f"{head} {name} ON {ddl[m.end('table') - len(m['table']):].strip().rstrip(';')}"
+
+
+@dataclass
+class BackendOptions:
+    analyze: bool = False
+    allow_index_build: bool = False
+    # Against a DSN, an index is built in the rolled-back transaction only below this size.
+    max_index_build_bytes: int = 256 * 1024 * 1024
+
+
+class PostgresBackend:
+    """A :class:`Database` as a verification target; ``scratch`` marks the throwaway one."""
+
+    name = "postgresql"
+
+    def __init__(self, db: Database, *, scratch: bool = False, options: BackendOptions | None = None) -> None:
+        self.db = db
+        self.scratch = scratch
+        self.options = options or BackendOptions()
+        self._plans: dict[tuple, Plan | DatabaseError] = {}
+        self._rows: dict[str, float | None] = {}
+        self._whatif_counter = 0
+
+    @property
+    def target(self) -> str:
+        return "the scratch database" if self.scratch else self.db.display_dsn
+
+    @property
+    def can_analyze(self) -> bool:
+        return self.options.analyze
+
+    def explain(self, sql: str, *, analyze: bool = False) -> Plan:
+        key = (sql, analyze)
+        cached = self._plans.get(key)
+        if cached is None:
+            try:
+                cached = self.db.explain(sql, analyze=analyze)
+            except DatabaseError as error:
+                cached = error
+            self._plans[key] = cached
+        if isinstance(cached, DatabaseError):
+            raise cached
+        return cached
+
+    def whatif_method(self, ddl: str) -> str:
+        """"hypopg", "build", or raises :class:`WhatIfUnavailable` saying why neither applies."""
+        uses_hypopg_method = not re.search(r"\busing\s+(gin|gist|spgist)\b", ddl, re.I)
+        if self.db.has_hypopg and uses_hypopg_method:
+            return "hypopg"
+        if self.scratch:
+            return "build"
+        if not self.options.allow_index_build:
+            raise WhatIfUnavailable(
+                "no what-if index: HypoPG is not installed in the database (or cannot model this index) "
+                "and --allow-index-build was not given"
+            )
+        table = index_table(ddl)
+        size = self.db.table_size(table) if table else None
+        if size is None:
+            raise WhatIfUnavailable(f"no what-if index: table {table} not found")
+        if size > self.options.max_index_build_bytes:
+            raise WhatIfUnavailable(
+                f"no what-if index: {table} is {size / 1e6:,.0f} MB, above the {self.options.max_index_build_bytes / 1e6:,.0f} MB build guard"
+            )
+        return "build"
+
+    def explain_with_index(self, sql: str, ddl: str) -> tuple[Plan, str]:
+        """The plan of ``sql`` with the what-if index ``ddl``, and the name the plan knows it by.
+
+        HypoPG names its indexes ``<oid>btree_table_col``; a built index gets our own name.
+        """
+        method = self.whatif_method(ddl)
+        self._whatif_counter += 1
+        if method == "hypopg":
+            plan = self.db.explain(sql, hypothetical=[ddl])
+            return plan, "<hypopg>"
+        name = f"sqlperf_whatif_{self._whatif_counter}"
+        builds = [rename_index(ddl, name)]
+        if re.search(r"gin_trgm_ops|gist_trgm_ops", ddl, re.I):
+            builds.insert(0, "CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        return self.db.explain(sql, build_indexes=builds), name
+
+    def table_rows(self, table: str) -> float | None:
+        """The planner's row estimate for ``table`` (pg_class.reltuples), cached."""
+        key = table.lower()
+        if key not in self._rows:
+            rows = self.db.query(
+                "SELECT c.reltuples::float8, c.relpages FROM pg_class c WHERE c.oid = to_regclass(%s)", (table,)
+            )
+            if not rows:
+                self._rows[key] = None
+            else:
+                reltuples, relpages = rows[0]
+                # -1 (never analysed) or 0 with pages: fall back to a pages-based guess
+                self._rows[key] = float(reltuples) if reltuples and reltuples > 0 else (float(relpages) * 50 if relpages else 0.0)
+        return self._rows[key]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def uses_whatif_index(plan: Plan, name: str) -> bool:
+    for node in plan.nodes():
+        index = node.index_name or ""
+        if name == "<hypopg>" and index.startswith("<"):
+            return True
+        if index == name:
+            return True
+    return False
