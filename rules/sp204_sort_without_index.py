@@ -1,0 +1,107 @@
+from sqlglot import exp
+
+from sqlperf.rule import Applicability, Fix, Rule
+from sqlperf.schema.advice import entry_matches, index_usable, suggest_index
+from sqlperf.schema.model import fold
+from sqlperf.schema.usage import leads_usable_index, query_usage, small_table
+
+
+class SortWithoutIndex(Rule):
+    """## What it does
+    Flags `ORDER BY ... LIMIT` on one table when no index returns the rows in that order
+    (after the columns the query fixes with `=`). Needs the schema.
+
+    ## Why is this bad?
+    With an index in the sort order, PostgreSQL reads the first N entries and stops. Without
+    one it must read every matching row and sort them all to return the first N: the cost
+    grows with the table, not with the LIMIT.
+
+    Only single-table queries with plain column sort keys and a LIMIT are judged; a query
+    whose filter lacks an index is reported by SP201, whose suggestion already includes the
+    sort columns.
+
+    ## Example
+    ```sql
+    -- schema: CREATE TABLE products (id int PRIMARY KEY, name text, price numeric);
+    SELECT id, name FROM products ORDER BY price DESC LIMIT 10;
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE INDEX CONCURRENTLY products_price_idx ON products (price DESC);
+    ```
+    A sort the primary key already serves is fine:
+    ```sql
+    -- schema: CREATE TABLE products (id int PRIMARY KEY, name text, price numeric);
+    SELECT id, name FROM products ORDER BY id DESC LIMIT 10;
+    ```
+    """
+
+    code = "SP204"
+    name = "sort-without-index"
+    category = "index"
+    node_types = (exp.Select,)
+    needs_schema = True
+    fix_applicability = Applicability.DISPLAY
+    options = {"min_rows": 1000}
+
+    def visit(self, node, ctx):
+        usage = query_usage(ctx, node)
+        if usage is None or not usage.has_limit or not usage.order_complete or len(usage.tables) != 1:
+            return None
+        if node.args.get("joins") or node.args.get("group") or node.args.get("distinct") or _aggregates(node):
+            return None
+        alias, table = next(iter(usage.tables.items()))
+        scope = ctx.scope_of(node)
+        if scope is None or len(scope.sources) != 1 or small_table(table, self.opts["min_rows"]):
+            return None
+        filters = usage.filters_on(alias)
+        if filters and not leads_usable_index(table, usage, alias):
+            return None  # SP201's finding, with the sort columns in its suggestion
+        equal = {fold(f.column) for f in usage.filters_on(alias, ("eq",))}
+        order = [(c.name, desc) for _, c, desc in usage.order if fold(c.name) not in equal]
+        if not order or _served(table, equal, order, usage.conjuncts):
+            return None
+        equality = [f.column for f in usage.filters_on(alias, ("eq",))]
+        advice = suggest_index(table, equality=equality, order=order, conjuncts=usage.conjuncts)
+        if advice is None:
+            return None
+        keys = ", ".join(f"{name}{' DESC' if desc else ''}" for name, desc in order)
+        message = f"ORDER BY {keys} LIMIT on {table.name} has no index in that order: every matching row is read and sorted."
+        return [
+            ctx.finding(
+                self,
+                node.args["order"],
+                message,
+                help=f"add an index in the sort order: {advice.ddl}",
+                fix=Fix(Applicability.DISPLAY, replacement=advice.ddl, message="create the index"),
+                data={"table": table.qualified_name, "columns": advice.columns, "ddl": advice.ddl},
+            )
+        ]
+
+
+def _aggregates(select: exp.Select) -> bool:
+    return any(e.find(exp.AggFunc) for e in select.expressions)
+
+
+def _served(table, equal: set[str], order: list[tuple[str, bool]], conjuncts) -> bool:
+    """Some btree index, after a prefix of equality-fixed columns, lists the sort keys in order.
+
+    A btree scans both ways, so the directions must all match the index or all be reversed.
+    """
+    for index in table.all_indexes():
+        if index.method != "btree" or not index_usable(index, conjuncts):
+            continue
+        skip = 0
+        while skip < len(index.columns) and not index.is_expression(skip) and fold(index.columns[skip]) in equal:
+            skip += 1
+        for start in range(0, skip + 1):
+            if not all(entry_matches(index, start + i, name) for i, (name, _) in enumerate(order)):
+                continue
+            flags = [
+                (index.descending[start + i] if start + i < len(index.descending) else False) != desc
+                for i, (_, desc) in enumerate(order)
+            ]
+            if all(flags) or not any(flags):
+                return True
+    return False
