@@ -46,7 +46,7 @@ def seq_scan_on_large_table(plan: Plan, table_rows: Callable[[str], float | None
             continue
         message = (
             f"Seq Scan on {node.relation} reads about {_fmt(total)} rows to keep {_fmt(kept)} "
-            f"({share:.1%}); Filter: {node.filter}"
+            f"({share:.2%}); Filter: {node.filter}"
         )
         help = "index the filtered columns (or make the predicate sargable) so the planner can use an Index Scan"
         out.append(("SP601", "seq-scan-on-large-table", message, help, {"relation": node.relation, "filter": node.filter, "rows": total, "kept": kept}))

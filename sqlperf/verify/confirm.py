@@ -92,7 +92,9 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
         if _index_scans(after, table, column) and _cheaper(before, after, opts):
             return _verdict("confirmed", f"{evidence}; the fixed statement reads it through an index", before, after, evidence)
     # 2. A what-if index on the expression (or the one the fix suggests).
-    ddl = _index_ddl(finding) or _expression_index(table, finding.data.get("expression") or column)
+    # The fixed statement compares the bare column, so its what-if index is on the bare column.
+    expression = column if fixed else (finding.data.get("expression") or column)
+    ddl = (None if fixed else _index_ddl(finding)) or _expression_index(table, expression)
     target = fixed or sql
     try:
         after, name = backend.explain_with_index(target, ddl)

@@ -111,7 +111,7 @@ def to_numbered_params(sql: str) -> tuple[str, int]:
                 i = m.end()
                 prev_sig = "param"
                 continue
-        if ch == "?" and nxt not in "|&-#" and _value_position(prev_sig):
+        if ch == "?" and (not nxt or nxt not in "|&-#") and _value_position(prev_sig):
             out.append(f"${number_for(None)}")
             i += 1
             prev_sig = "param"
