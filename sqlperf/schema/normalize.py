@@ -115,5 +115,13 @@ def normalize_expression(sql: str, dialect: str = "postgres") -> str:
 
 def normalize_node(node: exp.Expression) -> str:
     """Same as :func:`normalize_expression`, for an already parsed expression (the tree is not changed)."""
-    cleaned = node.copy().transform(_strip_noise)
-    return cleaned.sql(dialect="postgres", normalize=True, normalize_functions="upper")
+    # transform() does not descend into a node it just replaced, so repeat until nothing changes.
+    cleaned = node.copy()
+    rendered = cleaned.sql(dialect="postgres", normalize=True, normalize_functions="upper")
+    for _ in range(8):
+        cleaned = cleaned.transform(_strip_noise, copy=False)
+        again = cleaned.sql(dialect="postgres", normalize=True, normalize_functions="upper")
+        if again == rendered:
+            break
+        rendered = again
+    return rendered
