@@ -79,7 +79,14 @@ def add_table_constraint(schema: Schema, table: Table, element: exp.Expression, 
         inner = element.this
         columns = [_entry_name(e) for e in inner.expressions] if isinstance(inner, exp.Schema) else []
         if columns:
-            _add_unique(table, columns, name)
+            _add_unique(table, columns, name or (inner.this.name if isinstance(inner.this, exp.Identifier) else None))
+        return bool(columns)
+    if isinstance(element, exp.IndexColumnConstraint):
+        # MySQL's inline KEY / INDEX (name) (columns).
+        columns = [_entry_name(e) for e in element.expressions]
+        if columns:
+            index_name = element.name or default_name(table.name, columns, "idx")
+            table.indexes.append(Index(index_name, table.name, columns, descending=[False] * len(columns), expressions=[False] * len(columns)))
         return bool(columns)
     if isinstance(element, exp.ForeignKey):
         columns = [_entry_name(e) for e in element.expressions]

@@ -60,7 +60,11 @@ def metadata_ddl(metadata) -> tuple[list[str], list[str]]:
     dialect = postgresql.dialect()
     statements: list[str] = []
     notes: list[str] = []
-    for table in metadata.sorted_tables:
+    try:
+        tables = metadata.sorted_tables
+    except Exception:  # a ForeignKey naming a table the metadata lacks: compile what we can, in any order
+        tables = list(metadata.tables.values())
+    for table in tables:
         try:
             statements.append(str(CreateTable(table).compile(dialect=dialect)))
         except Exception as error:  # e.g. a ForeignKey to a table the metadata does not hold
