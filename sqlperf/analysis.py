@@ -162,3 +162,50 @@ def index_name(table: str, parts: list[str], suffix: str = "idx") -> str:
     words = [re.sub(r"\W+", "_", p).strip("_").lower() for p in [table, *parts]]
     name = "_".join(w for w in words if w) + f"_{suffix}"
     return name[:63]
+
+
+# Comparisons an index range can serve; `<>` is left out because the planner would not use
+# an index for it even on a bare column, so wrapping the column costs nothing there.
+RANGE_COMPARISONS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def unparen(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def bare_column(node: exp.Expression | None) -> exp.Column | None:
+    """The column ``node`` is, once parentheses are removed; None for anything else."""
+    if node is None:
+        return None
+    node = unparen(node)
+    if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+        return node
+    return None
+
+
+def compared_operands(node: exp.Expression) -> list[tuple[exp.Expression, list[exp.Expression]]]:
+    """Each operand of a comparison, BETWEEN or IN (list) with the operands it is compared to."""
+    if isinstance(node, exp.Between):
+        return [(node.this, [node.args["low"], node.args["high"]])]
+    if isinstance(node, exp.In):
+        if node.args.get("query") is not None or node.args.get("unnest") is not None or not node.expressions:
+            return []
+        return [(node.this, list(node.expressions))]
+    return [(node.this, [node.expression]), (node.expression, [node.this])]
+
+
+def from_derived_table(ctx, column: exp.Column) -> bool:
+    """True when ``column`` is known to come from a CTE or derived table rather than a base table.
+
+    Such a column has no index of its own; a predicate on it is the derived query's business.
+    """
+    scope = ctx.scope_of(column)
+    if scope is None:
+        return False
+    sources = scope.sources
+    if column.table:
+        source = sources.get(column.table)
+        return source is not None and not isinstance(source, exp.Table)
+    return bool(sources) and not any(isinstance(s, exp.Table) for s in sources.values())
