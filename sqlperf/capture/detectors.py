@@ -1,0 +1,233 @@
+"""The runtime rules: SP501 n-plus-one, SP502 duplicate-query, SP503 row-by-row-write,
+SP504 query-budget-exceeded, judged on the statements one capture recorded.
+
+A *loop* is told from a coincidence by the frames of each statement (see callsite.walk):
+statements repeat in one loop when, at some level above their call site, they run in the
+same call of the same function (one activation) along the same lines of code. Two
+requests that happen to run the same view never share that, while the rows of one
+``for`` loop always do. At most one finding is made per (rule, call site), however long
+the loop.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from sqlperf.capture.callsite import CallSite, display_path, function_name
+from sqlperf.capture.fingerprint import SELECT, WRITES
+from sqlperf.capture.loads import DEFERRED, EXPIRED, n_plus_one_advice, row_by_row_advice
+from sqlperf.capture.recorder import CapturedStatement
+from sqlperf.rule import Applicability, Finding, Fix, Severity
+
+NAMES = {
+    "SP501": "n-plus-one",
+    "SP502": "duplicate-query",
+    "SP503": "row-by-row-write",
+    "SP504": "query-budget-exceeded",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every limit is exclusive: a statement repeated ``n_plus_one`` times is still fine."""
+
+    n_plus_one: int = 2
+    duplicate: int = 1
+    row_by_row: int = 2
+    max_queries: int | None = None
+
+
+def detect(
+    statements: list[CapturedStatement],
+    thresholds: Thresholds = Thresholds(),
+    *,
+    root: str | Path | None = None,
+    budget_site: CallSite | None = None,
+) -> list[Finding]:
+    """The runtime findings of one scope's statements (those inside ``allow()`` excluded)."""
+    counted = [s for s in statements if s.allowed is None]
+    findings: list[Finding] = []
+    findings += _repeated(counted, thresholds.n_plus_one, "SP501", root, reads=True)
+    findings += _duplicates(counted, thresholds.duplicate, root)
+    findings += _repeated(counted, thresholds.row_by_row, "SP503", root, reads=False)
+    if thresholds.max_queries is not None and len(counted) > thresholds.max_queries:
+        findings.append(_budget(counted, thresholds.max_queries, root, budget_site))
+    return findings
+
+
+def _params_key(parameters) -> object:
+    try:
+        hash(parameters)
+        return parameters
+    except TypeError:
+        if isinstance(parameters, dict):
+            return tuple(sorted((k, repr(v)) for k, v in parameters.items()))
+        return repr(parameters)
+
+
+def _loop_groups(statements: Iterable[CapturedStatement]) -> dict[tuple, list[CapturedStatement]]:
+    """Statements grouped by (shape, call site, the running call that repeats them).
+
+    For each level above the call site there is one candidate key: the shape, the lines
+    from the call site up to that level, and the activation at that level.
+    """
+    groups: dict[tuple, list[CapturedStatement]] = defaultdict(list)
+    for statement in statements:
+        path: tuple = ()
+        for level, (code, line, activation) in enumerate(statement.frames):
+            path += ((id(code), line),)
+            groups[(statement.fingerprint, path, level, activation)].append(statement)
+    return groups
+
+
+def _repeated(statements, threshold: int, code: str, root, *, reads: bool) -> list[Finding]:
+    if reads:
+        pool = [s for s in statements if s.kind == SELECT and s.call_site is not None]
+    else:
+        # executemany (and SQLAlchemy's own batching of one flush) is already the bulk form.
+        pool = [s for s in statements if s.kind in WRITES and not s.executemany and s.call_site is not None]
+    best: dict[tuple, tuple[int, int, list[CapturedStatement]]] = {}
+    for (fingerprint, _path, level, _activation), members in _loop_groups(pool).items():
+        if len(members) <= threshold:
+            continue
+        if reads and len({_params_key(m.parameters) for m in members}) < 2:
+            continue  # the same parameters every time: a duplicate (SP502), not a loop over rows
+        site = members[0].call_site
+        key = (fingerprint, site.path, site.line)
+        current = best.get(key)
+        if current is None or (len(members), -level) > (current[0], -current[1]):
+            best[key] = (len(members), level, members)
+    findings = []
+    for (_fp, _path, _line), (count, level, members) in best.items():
+        findings.append(_loop_finding(code, members, level, root))
+    return findings
+
+
+def _loop_finding(code: str, members: list[CapturedStatement], level: int, root) -> Finding:
+    first = members[0]
+    where = first.call_site.display(root)
+    count = len(members)
+    loop = ""
+    if level > 0:
+        loop_code, loop_line, _ = first.frames[level]
+        calls = f"{level} call{'s' if level > 1 else ''}"
+        loop = f" (the loop is {calls} up, at {display_path(loop_code.co_filename, root)}:{loop_line} in {function_name(loop_code)})"
+    if code == "SP501":
+        entity = _entity_of(first)
+        advice = n_plus_one_advice(first.load, first.entry, entity)
+        load = first.load
+        if first.relationship:
+            what = f"{first.relationship} lazy-loaded {count} times"
+        elif load is not None and load.kind == DEFERRED:
+            what = f"deferred column {load.label} loaded {count} times, one row at a time,"
+        elif load is not None and load.kind == EXPIRED:
+            what = f"expired {load.parent} objects refreshed {count} times, one row at a time,"
+        elif first.entry.rpartition(".")[2] == "get" and entity:
+            what = f"session.get({entity[0]}, ...) ran {count} times"
+        else:
+            what = f"the same SELECT ran {count} times with different parameters"
+        message = f"{what} from {where}{loop}."
+    else:
+        advice = row_by_row_advice(first.kind)
+        message = f"{first.kind.upper()} sent one row at a time, {count} times, from {where}{loop}."
+    return _finding(code, first, message, advice.text, advice.replacement, root, members)
+
+
+def _duplicates(statements, threshold: int, root) -> list[Finding]:
+    """The same SELECT with the same parameters, with no write in between, inside one
+    running call of some function (within the recorded frames)."""
+    buckets: dict[tuple, list[CapturedStatement]] = defaultdict(list)
+    epoch = 0
+    for statement in statements:
+        if statement.kind in WRITES:
+            epoch += 1
+            continue
+        if statement.kind != SELECT or statement.call_site is None:
+            continue
+        buckets[(statement.fingerprint, _params_key(statement.parameters), epoch)].append(statement)
+    reported: dict[tuple, Finding] = {}
+    for members in buckets.values():
+        if len(members) <= threshold:
+            continue
+        by_activation: dict[int, list[CapturedStatement]] = defaultdict(list)
+        for member in members:
+            for _code, _line, activation in member.frames:
+                by_activation[activation].append(member)
+        shared = max(by_activation.values(), key=len)
+        if len(shared) <= threshold:
+            continue
+        first = shared[0]
+        key = (first.fingerprint, first.call_site.path, first.call_site.line)
+        if key in reported:
+            continue
+        sites = sorted({m.call_site.display(root) for m in shared})
+        message = (
+            f"The same SELECT with the same parameters ran {len(shared)} times from {', '.join(sites)} "
+            "with no write in between."
+        )
+        help = "run it once and reuse the result (pass it along, or cache it for the request)"
+        reported[key] = _finding("SP502", first, message, help, "reuse the first result", root, shared)
+    return list(reported.values())
+
+
+def _budget(statements, budget: int, root, site: CallSite | None) -> Finding:
+    first = statements[0]
+    where = site or first.call_site
+    shapes = defaultdict(int)
+    for statement in statements:
+        shapes[statement.fingerprint] += 1
+    top = sorted(shapes.items(), key=lambda item: -item[1])[:3]
+    detail = "; ".join(f"{n}x {fp[:60]}" for fp, n in top)
+    message = f"{len(statements)} statements ran where the budget is {budget} (most frequent: {detail})."
+    finding = _finding(
+        "SP504", first, message, "load what the code needs in fewer statements, or raise the budget if it is right",
+        "", root, statements, site=where,
+    )
+    finding.fix = None
+    return finding
+
+
+def _entity_of(statement: CapturedStatement) -> tuple[str, str] | None:
+    """The mapped class an ORM SELECT loads, and its primary key attribute."""
+    element = getattr(statement.compiled, "statement", None)
+    attrs = getattr(element, "_propagate_attrs", None) or {}
+    mapper = getattr(attrs.get("plugin_subject"), "mapper", None)
+    if mapper is None:
+        return None
+    try:
+        key = mapper.get_property_by_column(mapper.primary_key[0]).key
+    except Exception:  # composite or unusual keys: name the class, not the key
+        key = "id"
+    return mapper.class_.__name__, key
+
+
+def _finding(code, first, message, help, replacement, root, members, *, site: CallSite | None = None) -> Finding:
+    site = site or first.call_site
+    path = display_path(site.path, root) if site else "<unknown>"
+    line = site.line if site else 1
+    return Finding(
+        code=code,
+        name=NAMES[code],
+        message=message,
+        help=help,
+        path=path,
+        line=line,
+        column=1,
+        end_line=line,
+        end_column=1,
+        severity=Severity.WARNING,
+        fix=Fix(Applicability.DISPLAY, replacement=replacement, message=help) if replacement else None,
+        statement_sql=first.text,
+        data={
+            "count": len(members),
+            "call_site": site.display(root) if site else None,
+            "function": site.function if site else None,
+            "relationship": first.relationship,
+            "fingerprint": first.shape.digest,
+            "sql": first.text,
+            "statements": [m.text for m in members[:1]],
+        },
+    )

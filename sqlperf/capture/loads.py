@@ -1,0 +1,115 @@
+"""What the ORM was doing when it sent a statement, and the loader option that fixes it.
+
+``do_orm_execute`` tells a relationship lazy load (which parent, which relationship) and
+a column load (a deferred column, or an expired object being refreshed) apart from an
+ordinary query; the advice names the exact option for that relationship or column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LAZY, DEFERRED, EXPIRED = "lazy", "deferred", "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class OrmLoad:
+    kind: str  # lazy / deferred / expired
+    parent: str  # the mapped class whose attribute was loaded: "Post"
+    attribute: str  # "comments", or the deferred column(s): "body"
+    collection: bool = False  # a one-to-many / many-to-many relationship
+    many_to_one: bool = False
+
+    @property
+    def label(self) -> str:
+        """``Post.comments``."""
+        return f"{self.parent}.{self.attribute}"
+
+
+def describe(state) -> OrmLoad | None:
+    """The load an ``ORMExecuteState`` stands for, or None for an ordinary query."""
+    if state.lazy_loaded_from is not None:
+        path = state.loader_strategy_path
+        prop = path[-1] if path is not None and len(path) else None
+        if prop is None or not hasattr(prop, "key"):
+            return None
+        parent = prop.parent.class_.__name__
+        direction = getattr(getattr(prop, "direction", None), "name", "")
+        return OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE")
+    if state.is_column_load:
+        refresh = state.load_options._refresh_state
+        if refresh is None:
+            return None
+        parent = refresh.class_.__name__
+        if refresh.expired_attributes:
+            return OrmLoad(EXPIRED, parent, "*")
+        keys = getattr(state.statement._compile_options, "_only_load_props", None) or ()
+        return OrmLoad(DEFERRED, parent, ", ".join(sorted(keys)) or "*")
+    return None
+
+
+@dataclass(frozen=True)
+class Advice:
+    replacement: str  # the option or construct to use, as code
+    text: str  # one sentence a person can act on
+
+
+def n_plus_one_advice(load: OrmLoad | None, entry: str, entity: tuple[str, str] | None) -> Advice:
+    """How to load the rows of an N+1 in one statement."""
+    if load is not None and load.kind == LAZY:
+        option = "joinedload" if load.many_to_one or not load.collection else "selectinload"
+        replacement = f"{option}({load.label})"
+        return Advice(
+            replacement,
+            f"load {load.label} up front: add .options({replacement}) to the query that loads the "
+            f"{load.parent} objects; .options(raiseload(\"*\")) there keeps new lazy loads from creeping in",
+        )
+    if load is not None and load.kind == DEFERRED:
+        columns = [c.strip() for c in load.attribute.split(",")]
+        replacement = ", ".join(f"undefer({load.parent}.{c})" for c in columns)
+        return Advice(
+            replacement,
+            f"{load.parent}.{load.attribute} is deferred and loaded row by row: add .options({replacement}) "
+            f"to the query that loads the {load.parent} objects",
+        )
+    if load is not None and load.kind == EXPIRED:
+        replacement = "Session(expire_on_commit=False)"
+        return Advice(
+            replacement,
+            f"the {load.parent} objects were expired (by commit() or expire()) and each one is refreshed "
+            f"on first access: read what you need before the commit, keep the values with {replacement}, "
+            f"or reload all of them in one query",
+        )
+    if entry.rpartition(".")[2] == "get":
+        model, key = entity or ("Model", "id")
+        replacement = f"select({model}).where({model}.{key}.in_(keys))"
+        return Advice(
+            replacement,
+            f"session.get() in a loop runs one SELECT per key: load them in one query with "
+            f"session.scalars({replacement})",
+        )
+    return Advice(
+        "one statement for all rows",
+        "run one statement for all rows instead of one per row: an IN (...) list of the keys, a JOIN, or a "
+        "GROUP BY for per-row counts",
+    )
+
+
+def row_by_row_advice(kind: str) -> Advice:
+    """The bulk form of a write sent one row at a time."""
+    if kind == "insert":
+        return Advice(
+            "session.add_all(objects); session.flush()",
+            "collect the objects and add them with session.add_all(...) and one flush (SQLAlchemy batches the "
+            "INSERTs), or session.execute(insert(Model), [dict(...), ...]) for plain rows",
+        )
+    if kind == "update":
+        return Advice(
+            "session.execute(update(Model), [{...}, ...])",
+            "change the objects first and flush once, or send one bulk UPDATE by primary key: "
+            "session.execute(update(Model), [{\"id\": ..., ...}, ...])",
+        )
+    return Advice(
+        "delete(Model).where(Model.id.in_(ids))",
+        "delete the rows with one statement: session.execute(delete(Model).where(Model.id.in_(ids)))",
+    )
