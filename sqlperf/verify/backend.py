@@ -62,6 +62,7 @@ class PostgresBackend:
         self._plans: dict[tuple, Plan | DatabaseError] = {}
         self._rows: dict[str, float | None] = {}
         self._whatif_counter = 0
+        self._distinct: dict[str, float | None] = {}
 
     @property
     def target(self) -> str:
@@ -120,7 +121,10 @@ class PostgresBackend:
         builds = [rename_index(ddl, name)]
         if re.search(r"gin_trgm_ops|gist_trgm_ops", ddl, re.I):
             builds.insert(0, "CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        return self.db.explain(sql, build_indexes=builds), name
+        # On the scratch database the built index is analysed too, so an expression index has
+        # real statistics (ANALYZE updates pg_class in place: never on a user's database).
+        analyze = [index_table(ddl)] if self.scratch and index_table(ddl) else []
+        return self.db.explain(sql, build_indexes=builds, analyze_tables=analyze), name
 
     def table_rows(self, table: str) -> float | None:
         """The planner's row estimate for ``table`` (pg_class.reltuples), cached."""
@@ -136,6 +140,21 @@ class PostgresBackend:
                 # -1 (never analysed) or 0 with pages: fall back to a pages-based guess
                 self._rows[key] = float(reltuples) if reltuples and reltuples > 0 else (float(relpages) * 50 if relpages else 0.0)
         return self._rows[key]
+
+    def column_distinct(self, table: str, column: str) -> float | None:
+        """Distinct values of ``table.column`` from pg_stats (negative n_distinct is a share of rows)."""
+        key = f"{table}.{column}".lower()
+        if key not in self._distinct:
+            rows = self.db.query(
+                "SELECT s.n_distinct FROM pg_stats s WHERE s.tablename = %s AND s.attname = %s "
+                "ORDER BY s.schemaname = ANY (current_schemas(false)) DESC LIMIT 1",
+                (table.split(".")[-1], column),
+            )
+            value = float(rows[0][0]) if rows and rows[0][0] is not None else None
+            if value is not None and value < 0:
+                value = -value * (self.table_rows(table) or 0.0)
+            self._distinct[key] = value
+        return self._distinct[key]
 
     def close(self) -> None:
         self.db.close()

@@ -23,6 +23,8 @@ from sqlperf.verify.plan import Plan, PlanNode
 DEFAULT_OPTIONS = {
     # An index (or rewrite) counts only when the total cost falls by at least this share.
     "min_cost_reduction": 0.3,
+    # An equality that matches more than this share of a table is not worth an index.
+    "max_equality_share": 0.05,
 }
 
 _DDL_START = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|truncate|vacuum|analyze|set|begin|commit)\b", re.I)
@@ -93,14 +95,20 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
             return _verdict("confirmed", f"{evidence}; the fixed statement reads it through an index", before, after, evidence)
     # 2. A what-if index on the expression (or the one the fix suggests).
     # The fixed statement compares the bare column, so its what-if index is on the bare column.
-    expression = column if fixed else (finding.data.get("expression") or column)
+    expression = column if fixed else (finding.data.get("expression") or _expression_at(finding, column) or column)
     ddl = (None if fixed else _index_ddl(finding)) or _expression_index(table, expression)
     target = fixed or sql
     try:
         after, name = backend.explain_with_index(target, ddl)
     except WhatIfUnavailable as error:
         return Verification("skipped", f"{evidence}; {error}", plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
+    except DatabaseError as error:
+        reason = f"{evidence}; no what-if index {_short(ddl)}: {error}"
+        return Verification("skipped", reason, plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
     if uses_whatif_index(after, name) and _index_scans(after, table, column):
+        few = _few_distinct(backend, table, column, scan, opts)
+        if few:
+            return _verdict("not-confirmed", f"{evidence}; {few}", before, after, evidence)
         if _cheaper(before, after, opts):
             return _verdict("confirmed", f"{evidence}; with index {_short(ddl)}", before, after, evidence)
         return _verdict("not-confirmed", f"{evidence}; an index is usable but saves little (the table is small)", before, after, evidence)
@@ -139,6 +147,53 @@ def _index_scans(plan: Plan, table: str, column: str) -> list[PlanNode]:
             continue
         out.append(node)
     return out
+
+
+def _few_distinct(backend, table: str, column: str, scan: PlanNode, opts: dict) -> str:
+    """Why an index would not really help an equality on a column with few distinct values.
+
+    A what-if index on an expression has no statistics of its own (HypoPG's never do), so the
+    planner falls back to a default selectivity and may favour it wrongly; the column's own
+    statistics say how many rows one value really matches. Empty when that is not the case.
+    """
+    distinct_of = getattr(backend, "column_distinct", None)
+    if distinct_of is None or not re.search(r"(?<![<>!])=(?!>)", scan.filter or ""):
+        return ""
+    rows = backend.table_rows(table) or 0.0
+    distinct = distinct_of(table, column)
+    if not distinct or rows <= 0:
+        return ""
+    share = 1.0 / distinct
+    if share <= float(opts["max_equality_share"]):
+        return ""
+    return (
+        f"{table}.{column} has only about {distinct:,.0f} distinct values, so one value matches "
+        f"~{share:.0%} of {rows:,.0f} rows: an index would not be selective"
+    )
+
+
+def _expression_at(finding: Finding, column: str) -> str | None:
+    """The wrapped expression of the finding's predicate, e.g. ``date_trunc('day', d)``."""
+    offset = _statement_offset(finding)
+    if offset is None:
+        return None
+    snippet = finding.statement_sql[finding.start - offset : finding.end - offset]
+    if not snippet.strip():
+        return None
+    try:
+        import sqlglot
+        from sqlglot import exp
+
+        node = sqlglot.parse_one(snippet, dialect="postgres", into=exp.Condition)
+    except Exception:  # a snippet that is not a condition on its own: no expression to index
+        return None
+    sides = [node.this, node.expression] if isinstance(node, exp.Binary) else [node]
+    for side in sides:
+        if isinstance(side, exp.Expression) and not isinstance(side, exp.Column) and any(
+            c.name.lower() == column.lower() for c in side.find_all(exp.Column)
+        ):
+            return side.sql(dialect="postgres")
+    return None
 
 
 def _column_pattern(column: str) -> re.Pattern:

@@ -275,6 +275,7 @@ class Database:
         analyze: bool = False,
         hypothetical: tuple[str, ...] | list[str] = (),
         build_indexes: tuple[str, ...] | list[str] = (),
+        analyze_tables: tuple[str, ...] | list[str] = (),
         settings: dict[str, str] | None = None,
     ) -> Plan:
         """The planner's plan for ``sql`` (``EXPLAIN (FORMAT JSON)``), in a rolled-back transaction.
@@ -302,6 +303,8 @@ class Database:
                 conn.execute("SELECT set_config(%s, %s, true)", (name, str(value)))
             for ddl in build_indexes:
                 conn.execute(_strip_concurrently(ddl))
+            for table in analyze_tables:
+                conn.execute(f"ANALYZE {table}")
             hypo_ids: list[int] = []
             try:
                 for ddl in hypothetical:
