@@ -1,0 +1,1 @@
+"""sqlperf's pytest plugin (being written; this placeholder keeps pytest loading)."""
