@@ -209,3 +209,37 @@ def from_derived_table(ctx, column: exp.Column) -> bool:
         source = sources.get(column.table)
         return source is not None and not isinstance(source, exp.Table)
     return bool(sources) and not any(isinstance(s, exp.Table) for s in sources.values())
+
+
+def _token_types(*names: str) -> frozenset:
+    from sqlglot.tokens import TokenType
+
+    return frozenset(getattr(TokenType, n) for n in names if hasattr(TokenType, n))
+
+
+# Tokens that can stand right before / right after a whole predicate, and never inside one.
+_OPENS_PREDICATE = _token_types("WHERE", "AND", "OR", "L_PAREN", "ON", "HAVING", "NOT", "WHEN", "THEN", "ELSE", "COMMA")
+_CLOSES_PREDICATE = _token_types(
+    "AND", "OR", "R_PAREN", "SEMICOLON", "GROUP_BY", "ORDER_BY", "HAVING", "LIMIT", "OFFSET", "UNION", "EXCEPT",
+    "INTERSECT", "THEN", "WHEN", "ELSE", "END", "COMMA", "WHERE", "WINDOW", "QUALIFY", "FETCH", "RETURNING", "JOIN",
+    "LEFT", "RIGHT", "INNER", "FULL", "CROSS", "OUTER", "NATURAL", "STRAIGHT_JOIN", "FOR",
+)
+
+
+def predicate_span(ctx, node: exp.Expression) -> tuple[int, int] | None:
+    """The span of a whole predicate, when the tokens around it prove it complete; else None.
+
+    Spans come from positioned tokens; a predicate whose outer operand has no position (a
+    bind parameter, ``INTERVAL '1' DAY``) may get a span that stops short. A fix that replaces
+    such a span would leave a fragment behind, so fixes ask for this checked span instead.
+    """
+    rng = ctx.spans.token_range(node)
+    if rng is None:
+        return None
+    lo, hi = rng
+    tokens = ctx.spans.tokens
+    if lo > 0 and tokens[lo - 1].token_type not in _OPENS_PREDICATE:
+        return None
+    if hi + 1 < len(tokens) and tokens[hi + 1].token_type not in _CLOSES_PREDICATE:
+        return None
+    return tokens[lo].start, tokens[hi].end + 1
