@@ -109,8 +109,13 @@ def covering_index(
     equality: Sequence[str],
     rest: Sequence[str],
     conjuncts: Iterable[str] = (),
+    sort: Sequence[tuple[int, bool]] = (),
 ) -> Index | None:
-    """An existing usable index whose leading entries are ``equality`` (any order) then ``rest`` (in order)."""
+    """An existing usable index whose leading entries are ``equality`` (any order) then ``rest`` (in order).
+
+    ``sort`` lists (position in ``rest``, descending) for the ORDER BY keys: the index must
+    hold them all in the query's direction or all reversed (a btree scans both ways).
+    """
     conjuncts = set(conjuncts)
     wanted_equal = {fold(c) for c in equality}
     for index in table.all_indexes():
@@ -121,9 +126,16 @@ def covering_index(
         leading = {fold(c) for c in index.columns[: len(equality)]}
         if leading != wanted_equal:
             continue
-        if all(entry_matches(index, len(equality) + i, c) for i, c in enumerate(rest)):
+        if not all(entry_matches(index, len(equality) + i, c) for i, c in enumerate(rest)):
+            continue
+        flips = [_descending(index, len(equality) + i) != desc for i, desc in sort]
+        if all(flips) or not any(flips):
             return index
     return None
+
+
+def _descending(index: Index, position: int) -> bool:
+    return position < len(index.descending) and index.descending[position]
 
 
 def suggest_index(
@@ -167,7 +179,8 @@ def suggest_index(
         return None
     equality_part = [c for c, e in zip(columns, is_expression) if not e][: len(set(map(fold, equality)))]
     rest = columns[len(equality_part) :] if not expressions else columns
-    if covering_index(table, equality_part if not expressions else [], rest, conjuncts) is not None:
+    sort = [(i, descending[len(columns) - len(rest) + i]) for i, c in enumerate(rest) if any(fold(c) == fold(o) for o, _ in order)]
+    if covering_index(table, equality_part if not expressions else [], rest, conjuncts, sort) is not None:
         return None
     return IndexAdvice(
         table=table,
