@@ -22,7 +22,7 @@ _LEADING_KEYWORDS: dict[type, frozenset] = {
     exp.Not: frozenset({_T.NOT}),
     exp.Exists: frozenset({_T.EXISTS}),
     exp.Interval: frozenset({_T.INTERVAL}),
-    exp.Case: frozenset({_T.CASE}),
+    exp.Case: frozenset({_T.CASE, _T.WHEN}),
     exp.Select: frozenset({_T.SELECT, _T.DISTINCT}),
     exp.Neg: frozenset({_T.DASH}),
 }
@@ -34,7 +34,7 @@ _OPERATOR_TOKENS = frozenset(
     }
 )
 _ORDER_SUFFIX = frozenset({_T.DESC, _T.ASC, _T.FIRST, _T.VAR})
-_WRAPPED = (exp.Paren, exp.Subquery, exp.Tuple)
+_WRAPPED = (exp.Paren, exp.Subquery, exp.Tuple, exp.Exists)
 _FUNCTION_NAMES = frozenset(Parser.FUNCTIONS) | frozenset(Parser.FUNCTION_PARSERS)
 
 
@@ -45,7 +45,7 @@ class SpanIndex:
         self.tokens = tokens
         self.text = text
         self._starts = [t.start for t in tokens]
-        self._cache: dict[int, tuple[int, int]] = {}
+        self._cache: dict = {}
 
     def span(self, node: exp.Expression) -> tuple[int, int]:
         """``[start, end)`` character offsets of ``node``; the whole statement when unknown."""
@@ -64,6 +64,7 @@ class SpanIndex:
         return max(bisect_right(self._starts, offset) - 1, 0)
 
     def _positioned(self, node: exp.Expression) -> tuple[int, int] | None:
+        """Token range of the positioned leaves under ``node`` (no syntax added)."""
         lo = hi = None
         for child in node.walk():
             meta = child._meta
@@ -74,26 +75,39 @@ class SpanIndex:
         return None if lo is None else (lo, hi)
 
     def token_range(self, node: exp.Expression) -> tuple[int, int] | None:
-        if isinstance(node, (exp.Cast, exp.TryCast)) and isinstance(node.this, exp.Expression):
-            # ``x::date::text``: the outer cast's suffix comes after the inner one's.
-            rng = self.token_range(node.this)
-        else:
+        """Inclusive token indices of ``node``: its children's ranges plus the syntax it owns."""
+        key = ("range", id(node))
+        if key in self._cache:
+            return self._cache[key]
+        try:
+            rng = self._token_range(node)
+        except RecursionError:
             rng = self._positioned(node)
-        if rng is None:
+        self._cache[key] = rng
+        return rng
+
+    def _token_range(self, node: exp.Expression) -> tuple[int, int] | None:
+        lo = hi = None
+        meta = node._meta
+        if meta and "start" in meta:
+            lo, hi = self._index(meta["start"]), self._index(meta["end"])
+        for child in node.iter_expressions():
+            rng = self.token_range(child)
+            if rng is not None:
+                lo = rng[0] if lo is None or rng[0] < lo else lo
+                hi = rng[1] if hi is None or rng[1] > hi else hi
+        if lo is None:
             return None
-        lo, hi = rng
         toks = self.tokens
         last = len(toks) - 1
 
-        keywords = _LEADING_KEYWORDS.get(type(node))
-        if keywords:
-            while lo > 0 and toks[lo - 1].token_type in keywords:
-                lo -= 1
         is_cast = isinstance(node, (exp.Cast, exp.TryCast))
         if is_cast and hi < last and toks[hi + 1].token_type == _T.DCOLON:
             hi = self._include_type_suffix(lo, hi)
         elif isinstance(node, exp.Func) and not node._meta:
             lo = self._include_call_name(node, lo, hi)
+        if isinstance(node, exp.Func) and hi < last and toks[hi + 1].token_type == _T.L_PAREN:
+            hi = self._balance(lo, hi + 1)[1]  # ``now()``: only the name carries a position
         if isinstance(node, exp.Ordered):
             while hi < last and toks[hi + 1].token_type in _ORDER_SUFFIX:
                 hi += 1
@@ -102,6 +116,10 @@ class SpanIndex:
         if isinstance(node, _WRAPPED) and lo > 0 and hi < last:
             if toks[lo - 1].token_type == _T.L_PAREN and toks[hi + 1].token_type == _T.R_PAREN:
                 lo, hi = lo - 1, hi + 1
+        keywords = _LEADING_KEYWORDS.get(type(node))
+        if keywords:
+            while lo > 0 and toks[lo - 1].token_type in keywords:
+                lo -= 1
         if isinstance(node, exp.Case):
             while hi < last and toks[hi].token_type != _T.END:
                 hi += 1
@@ -139,7 +157,7 @@ class SpanIndex:
         if not isinstance(node, (exp.Binary, exp.Is, exp.Like, exp.ILike, exp.Between)):
             return hi
         right = node.args.get("expression") or node.args.get("high")
-        if right is None or self._positioned(right) is not None:
+        if right is None or self.token_range(right) is not None:
             return hi
         toks = self.tokens
         last = len(toks) - 1
