@@ -243,3 +243,26 @@ def predicate_span(ctx, node: exp.Expression) -> tuple[int, int] | None:
     if hi + 1 < len(tokens) and tokens[hi + 1].token_type not in _CLOSES_PREDICATE:
         return None
     return tokens[lo].start, tokens[hi].end + 1
+
+
+def shown(ctx, node: exp.Expression) -> str:
+    """``node`` as the user wrote it, for a message; generated SQL when its span may be incomplete.
+
+    Leaves without a recorded position (a bind parameter, an interval's trailing unit) can
+    leave a span short, and a message that quotes half an expression misleads.
+    """
+    rng = ctx.spans.token_range(node)
+    tokens = ctx.spans.tokens
+    if rng is not None:
+        lo, hi = rng
+        after = tokens[hi + 1].token_type if hi + 1 < len(tokens) else None
+        before = tokens[lo - 1].token_type if lo > 0 else None
+        if after not in _CONTINUES and before not in _CONTINUED:
+            return ctx.text(node)
+    # Bind parameters print in the dialect's driver style (%(p)s); the neutral form reads better.
+    neutral = any(isinstance(n, (exp.Placeholder, exp.Parameter)) for n in node.walk())
+    return node.sql() if neutral else node.sql(dialect=ctx.dialect)
+
+
+_CONTINUES = _token_types("VAR", "NUMBER", "STRING", "IDENTIFIER", "L_PAREN", "COLON", "DCOLON", "DOT", "PARAMETER")
+_CONTINUED = _token_types("COLON", "PARAMETER", "DOT", "DCOLON")
