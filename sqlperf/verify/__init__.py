@@ -65,7 +65,8 @@ def open_backend(
         if target and target.startswith("sqlite:"):
             from sqlperf.verify.sqlite import SqliteBackend
 
-            backend = SqliteBackend.open_file(target[10:] if target.startswith("sqlite:///") else target[7:])
+            path = target[10:] if target.startswith("sqlite:///") else target[7:]
+            backend = SqliteBackend.open_file(path, allow_index_build=allow_index_build)
         elif target:
             backend = _postgres_backend(target, scratch=False, analyze=analyze, allow_index_build=allow_index_build, settings=settings)
         elif dialect == "sqlite":

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from sqlperf.verify.backend import rename_index
+from sqlperf.verify.backend import WhatIfUnavailable, rename_index
+from sqlperf.verify.params import to_numbered_params
 from sqlperf.verify.pg import DatabaseError
 from sqlperf.verify.plan import Plan
 
@@ -21,18 +22,26 @@ class SqliteBackend:
     name = "sqlite"
     scratch = True
 
-    def __init__(self, conn: sqlite3.Connection, *, target: str = "SQLite (in memory)") -> None:
+    def __init__(self, conn: sqlite3.Connection, *, target: str = "SQLite (in memory)", writable: bool = True) -> None:
         self.conn = conn
         self.target = target
+        self.writable = writable
         self._counter = 0
 
     @classmethod
-    def open_file(cls, path: str) -> SqliteBackend:
+    def open_file(cls, path: str, *, allow_index_build: bool = False) -> SqliteBackend:
+        """Read-only, unless an index may be built (inside a savepoint that is rolled back)."""
+        from pathlib import Path
+
+        if not Path(path).is_file():
+            raise DatabaseError(f"cannot open SQLite database {path}: no such file", "unreachable")
+        mode = "rw" if allow_index_build else "ro"
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, isolation_level=None)
+            conn.execute("PRAGMA query_only = ON" if not allow_index_build else "SELECT 1")
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open SQLite database {path}: {error}", "unreachable") from None
-        return cls(conn, target=path)
+        return cls(conn, target=path, writable=allow_index_build)
 
     @classmethod
     def from_ddl(cls, ddl_text: str, rows: int = 1000) -> SqliteBackend:
@@ -48,14 +57,18 @@ class SqliteBackend:
     can_analyze = False
 
     def explain(self, sql: str, *, analyze: bool = False) -> Plan:
-        text = _PARAM.sub("?", sql)
+        numbered, count = to_numbered_params(sql)
+        # SQLite's plan does not depend on bound values, so NULLs stand in for them.
+        text = _PARAM.sub(lambda m: f"?{m.group(1)}", numbered)
         try:
-            rows = self.conn.execute(f"EXPLAIN QUERY PLAN {text}").fetchall()
+            rows = self.conn.execute(f"EXPLAIN QUERY PLAN {text}", (None,) * count).fetchall()
         except sqlite3.Error as error:
             raise DatabaseError(str(error), "plan") from None
         return Plan.from_sqlite(rows, sql=sql)
 
     def explain_with_index(self, sql: str, ddl: str) -> tuple[Plan, str]:
+        if not self.writable:
+            raise WhatIfUnavailable("no what-if index on a SQLite file without --allow-index-build")
         self._counter += 1
         name = f"sqlperf_whatif_{self._counter}"
         self.conn.execute("SAVEPOINT sqlperf_whatif")
