@@ -1,5 +1,6 @@
 from sqlglot import exp
 
+from sqlperf.analysis import identifier_sql
 from sqlperf.rule import Applicability, Fix, Rule
 
 
@@ -86,5 +87,5 @@ def _expanded(ctx, tables, qualify: bool, whole: bool) -> str | None:
         if table is None or not table.columns:
             return None
         for column in table.columns.values():
-            parts.append(exp.column(column.name, table=alias if qualify else None).sql(dialect=ctx.dialect))
+            parts.append(identifier_sql(column.name, ctx.dialect, table=alias if qualify else None))
     return ", ".join(parts)

@@ -266,3 +266,23 @@ def shown(ctx, node: exp.Expression) -> str:
 
 _CONTINUES = _token_types("VAR", "NUMBER", "STRING", "IDENTIFIER", "L_PAREN", "COLON", "DCOLON", "DOT", "PARAMETER")
 _CONTINUED = _token_types("COLON", "PARAMETER", "DOT", "DCOLON")
+
+
+def identifier_sql(name: str, dialect: str, table: str | None = None) -> str:
+    """``name`` (optionally ``table.name``) written so the dialect reads back exactly that name.
+
+    Quotes only where needed: a name the dialect would fold (``Note`` in PostgreSQL), one with
+    unsafe characters, or one that is a keyword (``order``).
+    """
+    from sqlperf.engine import get_dialect
+
+    d = get_dialect(dialect)
+    keywords = d.tokenizer_class.KEYWORDS
+
+    def one(part: str) -> str:
+        ident = exp.to_identifier(part)
+        if d.case_sensitive(part) or part.upper() in keywords:
+            ident.set("quoted", True)
+        return ident.sql(dialect=dialect)
+
+    return f"{one(table)}.{one(name)}" if table else one(name)
