@@ -85,14 +85,20 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
 
     from sqlperf.runner import check as run_check
 
+    from sqlperf.progress import ProgressBar
+
     targets = list(paths) or ["."]
+    progress = ProgressBar() if ProgressBar.wanted(fmt) and not diff else None
     try:
         result = run_check(
             targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
-            jobs=jobs or settings.jobs,
+            jobs=jobs or settings.jobs, progress=progress,
         )
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    finally:
+        if progress is not None:
+            progress.close()
 
     stream = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:

@@ -50,6 +50,11 @@ class SourceFile:
             data = path.read_bytes()
         except OSError as error:
             raise SourceError(f"{display}: cannot read file: {error.strerror or error}") from None
+        return cls.from_bytes(data, display, path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, display: str, path: Path | None = None) -> SourceFile:
+        """The text of a file already read (the result cache hashes exactly these bytes)."""
         if b"\x00" in data[:8192]:
             raise SourceError(f"{display}: binary file, not SQL text (skipped)")
         try:
