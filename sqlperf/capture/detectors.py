@@ -173,21 +173,27 @@ def _duplicates(statements, threshold: int, root) -> list[Finding]:
     return list(reported.values())
 
 
+def most_frequent(statements: list[CapturedStatement], top: int = 3, root=None) -> str:
+    """``3x SELECT comments.id, ... (views.py:14)`` for the statement shapes sent most often."""
+    counts: dict[str, list[CapturedStatement]] = defaultdict(list)
+    for statement in statements:
+        counts[statement.fingerprint].append(statement)
+    ranked = sorted(counts.values(), key=len, reverse=True)[:top]
+    parts = []
+    for members in ranked:
+        sql = " ".join(members[0].text.split())
+        sql = sql if len(sql) <= 70 else sql[:67] + "..."
+        site = members[0].call_site
+        where = f" ({display_path(site.path, root)}:{site.line})" if site else ""
+        parts.append(f"{len(members)}x {sql}{where}")
+    return "; ".join(parts)
+
+
 def _budget(statements, budget: int, root, site: CallSite | None) -> Finding:
     first = statements[0]
-    where = site or first.call_site
-    shapes = defaultdict(int)
-    for statement in statements:
-        shapes[statement.fingerprint] += 1
-    top = sorted(shapes.items(), key=lambda item: -item[1])[:3]
-    detail = "; ".join(f"{n}x {fp[:60]}" for fp, n in top)
-    message = f"{len(statements)} statements ran where the budget is {budget} (most frequent: {detail})."
-    finding = _finding(
-        "SP504", first, message, "load what the code needs in fewer statements, or raise the budget if it is right",
-        "", root, statements, site=where,
-    )
-    finding.fix = None
-    return finding
+    message = f"{len(statements)} statements ran where the budget is {budget}; most frequent: {most_frequent(statements, root=root)}."
+    help = "load what the code needs in fewer statements (eager loading, one bulk statement), or raise the budget if the new work is intended"
+    return _finding("SP504", first, message, help, "", root, statements, site=site or first.call_site)
 
 
 def _entity_of(statement: CapturedStatement) -> tuple[str, str] | None:
