@@ -54,8 +54,14 @@ def cli() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="Where to keep the result cache.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal).")
 @click.option("--verbose", "-v", is_flag=True, help="Explain what was skipped and why.")
+@click.option("--verify", is_flag=True, help="Prove each finding with EXPLAIN (against --dsn, or a scratch database).")
+@click.option("--dsn", help="PostgreSQL DSN for --verify (default: SQLPERF_DSN or DATABASE_URL).")
+@click.option("--scratch", is_flag=True, help="With --verify: a scratch PostgreSQL built from the DDL with synthetic rows.")
+@click.option("--analyze", is_flag=True, help="With --verify: EXPLAIN ANALYZE (never a data-changing statement against a DSN).")
+@click.option("--allow-index-build", is_flag=True, help="With --verify and no HypoPG: build what-if indexes in the rolled-back transaction.")
 def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_select, ignore, fmt, output, fix, unsafe_fixes, diff,
-          exit_zero, config_file, jobs, no_cache, cache_dir, color, verbose) -> None:
+          exit_zero, config_file, jobs, no_cache, cache_dir, color, verbose, verify=False, dsn=None, scratch=False, analyze=False,
+          allow_index_build=False) -> None:
     """Lint SQL files and directories (default: the current directory)."""
     from sqlperf.config import ConfigError, load_settings, validate
     from sqlperf.registry import load_registry
@@ -75,6 +81,13 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
             settings.cache_dir = None
         elif cache_dir:
             settings.cache_dir = cache_dir
+        if verify and not scratch:
+            # With a DSN and no other schema source, the schema comes from that database's catalog.
+            from sqlperf.verify.pg import resolve_dsn
+
+            dsn = resolve_dsn(dsn)
+            if dsn and not (settings.schema or settings.schema_dsn or settings.schema_metadata):
+                settings.schema_dsn = dsn
         validate(load_registry(), settings)
         from sqlperf.engine import get_dialect
 
@@ -99,6 +112,14 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
     finally:
         if progress is not None:
             progress.close()
+
+    if verify:
+        from sqlperf.verify.command import run_verification
+
+        problem = run_verification(result, settings, loaded_schema, dsn=None if scratch else dsn, scratch=scratch,
+                                   analyze=analyze, allow_index_build=allow_index_build, show_progress=fmt == "text")
+        if problem:
+            raise UsageError(problem)
 
     stream = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
@@ -168,6 +189,54 @@ def rule(code, show_all) -> None:
     if found is None:
         raise UsageError(f"unknown rule '{code}' (see `sqlperf rule` for the list)")
     click.echo(render_rule(found))
+
+
+def _add_explain() -> None:
+    from sqlperf.verify.command import explain
+
+    cli.add_command(explain)
+
+
+_add_explain()
+
+
+@cli.command()
+@click.argument("dsn", required=False)
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown", "html")), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Queries to show and analyse, by total time.")
+@click.option("--demo", is_flag=True, help="Run against a demo database with known problems (embedded PostgreSQL).")
+@click.option("--build-indexes", is_flag=True,
+              help="Without HypoPG, verify advice by building each candidate inside a rolled-back transaction (locks writes on the table while it builds).")
+@click.option("--seq-scan-min-rows", type=click.IntRange(min=0), default=10_000, show_default=True,
+              help="Tables smaller than this are never called sequential-scan heavy.")
+@click.option("--seq-scan-min-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Share of a table's scans that must be sequential to call it sequential-scan heavy.")
+@click.option("--min-cost-reduction", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
+              help="A suggested index must cut a query's plan cost by at least this share.")
+@click.option("--max-advice", type=click.IntRange(min=0), default=10, show_default=True, help="Index suggestions at most.")
+@click.option("--stats-min-age", type=click.FloatRange(min=0), default=168.0, show_default=True,
+              help="Hours of statistics below which unused-index findings are marked tentative.")
+@click.option("--statement-timeout", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="statement_timeout in ms for each statement the report runs.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal).")
+def report(dsn, fmt, output, top, demo, build_indexes, seq_scan_min_rows, seq_scan_min_share, min_cost_reduction,
+           max_advice, stats_min_age, statement_timeout, color) -> None:
+    """Review a live PostgreSQL: top queries, verified index advice, catalog health (read-only).
+
+    DSN may also come from SQLPERF_DSN or DATABASE_URL.
+    """
+    from sqlperf.dbreport.command import ReportError, run_report
+    from sqlperf.dbreport.model import Thresholds
+
+    thresholds = Thresholds(top=top, seq_scan_min_rows=seq_scan_min_rows, seq_scan_min_share=seq_scan_min_share,
+                            min_cost_reduction=min_cost_reduction, max_advice=max_advice,
+                            stats_min_age_hours=stats_min_age, statement_timeout_ms=statement_timeout)
+    try:
+        code = run_report(dsn, fmt=fmt, output=output, demo=demo, build_indexes=build_indexes, thresholds=thresholds, color=color)
+    except ReportError as error:
+        raise UsageError(str(error)) from None
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
