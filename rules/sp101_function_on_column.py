@@ -44,12 +44,15 @@ class FunctionOnColumn(Rule):
             return None
         findings = []
         for side, _ in sides(node):
-            if not isinstance(side, exp.Func) or isinstance(side, (*SPECIFIC_WRAPPERS, exp.AggFunc, exp.Window)):
+            # CASE/IF are conditional logic rather than a function a reader would index.
+            if not isinstance(side, exp.Func) or isinstance(side, (*SPECIFIC_WRAPPERS, exp.AggFunc, exp.Window, exp.Case, exp.If)):
                 continue
             columns = own_columns(side)
             if not columns or not (other_side_is_constant(node, side) or _compares_other_table(node, side, columns)):
                 continue
             resolved = ctx.resolve_column(columns[0])
+            if resolved.derived:
+                continue  # a CTE or derived table's column has no index to lose
             expression = ctx.text(side)
             if resolved.table is not None and _has_expression_index(resolved.table, side, ctx.dialect):
                 continue

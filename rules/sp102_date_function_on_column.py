@@ -57,6 +57,8 @@ class DateFunctionOnColumn(Rule):
             if ctx.scope_of(wrap.column) is not ctx.scope_of(node):
                 continue
             resolved = ctx.resolve_column(wrap.column)
+            if resolved.derived or _already_a_date(wrap, resolved):
+                continue
             column_sql = ctx.text(wrap.column)
             replacement = _range(node, side, wrap, column_sql)
             fix = None
@@ -74,6 +76,12 @@ class DateFunctionOnColumn(Rule):
             )
             return [ctx.finding(self, node, message, help_text, fix, data={"table": resolved.table_name, "column": wrap.column.name})]
         return None
+
+
+def _already_a_date(wrap, resolved) -> bool:
+    """``CAST(d AS DATE)`` of a DATE column is a no-op the planner removes: the index still serves."""
+    definition = resolved.definition
+    return wrap.kind == "trunc" and wrap.unit == "day" and definition is not None and definition.type.split("(")[0] == "date"
 
 
 def _operands(node):

@@ -53,6 +53,8 @@ class LeadingWildcardLike(Rule):
         if not columns:
             return None
         resolved = ctx.resolve_column(columns[0])
+        if resolved.derived:
+            return None  # a CTE or derived table's column has no index to lose
         operator = "ILIKE" if isinstance(node, exp.ILike) else "LIKE"
         message = (
             f"{operator} pattern '{text}' starts with a wildcard, so an index on {resolved.label} cannot "

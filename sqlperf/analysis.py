@@ -104,6 +104,10 @@ def literal_value(node: exp.Expression) -> str | int | float | None:
     """The Python value of a plain literal (``'2024-01-01'``, ``2024``, ``-3``); None otherwise."""
     if isinstance(node, exp.Paren):
         return literal_value(node.this)
+    if isinstance(node, (exp.Cast, exp.TryCast)) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        # A typed literal: DATE '1993-07-01', TIMESTAMP '2024-01-01 00:00:00'.
+        if node.to.this in (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ):
+            return node.this.this
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         value = literal_value(node.this)
         return -value if isinstance(value, (int, float)) else None

@@ -30,6 +30,8 @@ class ResolvedColumn:
     table_name: str | None  # the base table the column belongs to, when known
     table: Table | None  # from the schema, when one is loaded
     definition: Column | None  # the column's schema definition, when known
+    # True when the column comes from a CTE or derived table: no index can serve it there.
+    derived: bool = False
 
     @property
     def label(self) -> str:
@@ -164,6 +166,7 @@ class RuleContext:
         CTE or derived table resolves to no base table (it is not indexable as such).
         """
         table_name: str | None = None
+        derived = False
         scope = self.scope_of(column)
         if scope is not None:
             source_name = column.table
@@ -171,6 +174,7 @@ class RuleContext:
             if not source_name:
                 # Unqualified: the only base table in scope, or the one whose schema has the column.
                 tables = [(alias, src) for alias, src in sources.items() if isinstance(src, exp.Table)]
+                derived = bool(sources) and not tables
                 if len(tables) == 1 and len(sources) == 1:
                     table_name = tables[0][1].name
                 elif self.schema is not None:
@@ -183,8 +187,9 @@ class RuleContext:
                 src = sources.get(source_name)
                 if isinstance(src, exp.Table):
                     table_name = src.name
+                derived = src is not None and not isinstance(src, exp.Table)
         table = definition = None
         if table_name and self.schema is not None:
             table = self.schema.table(table_name)
             definition = table.column(column.name) if table else None
-        return ResolvedColumn(column, table_name, table, definition)
+        return ResolvedColumn(column, table_name, table, definition, derived)
