@@ -99,7 +99,7 @@ class CastOnColumn(Rule):
                     name = index_name(resolved.table_name, [column.name, target])
                     help_text += (
                         f", or index the expression: CREATE INDEX CONCURRENTLY {name} "
-                        f"ON {resolved.table_name} (({ctx.text(column)}::{target}));"
+                        f"ON {resolved.table_name} (({column.this.sql(dialect=ctx.dialect)}::{target}));"
                     )
             return [ctx.finding(self, node, message, help_text, fix, data={"table": resolved.table_name, "column": column.name})]
         return None
