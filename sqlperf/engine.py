@@ -153,8 +153,13 @@ class Linter:
         detail = error.errors[0] if error.errors else {}
         description = detail.get("description") or str(error).splitlines()[0]
         finding = self._parse_error(source, statement.start, statement.end, description, statement.index)
-        if detail.get("line"):
-            finding.line, finding.column = detail["line"], max(detail.get("col", 1) - len(detail.get("highlight", "")) + 1, 1)
+        # Point at the token sqlglot stopped on. Its line and column are sqlglot's own count, which
+        # also breaks lines at a lone carriage return, so go through the token's offset instead.
+        where = (detail.get("line"), detail.get("col"))
+        for token in statement.tokens:
+            if (token.line, token.col) == where and statement.start <= token.start <= statement.end:
+                finding.line, finding.column = source.position(token.start)
+                break
         return finding
 
     def _parse_error(self, source: SourceFile, start: int, end: int, message: str, index: int) -> Finding:
