@@ -268,7 +268,10 @@ def shown(ctx, node: exp.Expression) -> str:
     return node.sql() if neutral else node.sql(dialect=ctx.dialect)
 
 
-_CONTINUES = _token_types("VAR", "NUMBER", "STRING", "IDENTIFIER", "L_PAREN", "COLON", "DCOLON", "DOT", "PARAMETER")
+_CONTINUES = _token_types(
+    "VAR", "NUMBER", "STRING", "IDENTIFIER", "L_PAREN", "COLON", "DCOLON", "DOT", "PARAMETER",
+    "ARROW", "DARROW", "HASH_ARROW", "DHASH_ARROW",
+)
 _CONTINUED = _token_types("COLON", "PARAMETER", "DOT", "DCOLON")
 
 
