@@ -293,3 +293,21 @@ def identifier_sql(name: str, dialect: str, table: str | None = None) -> str:
         return ident.sql(dialect=dialect)
 
     return f"{one(table)}.{one(name)}" if table else one(name)
+
+
+def keyword_before(tokens, offset: int, types) -> object | None:
+    """The token right before ``offset`` when it is one of ``types`` (a clause keyword such as
+    LIMIT or HAVING, which has no node of its own); None otherwise."""
+    previous = None
+    for token in tokens:
+        if token.start >= offset:
+            break
+        previous = token
+    return previous if previous is not None and previous.token_type in types else None
+
+
+def widen_to(ctx, finding, start: int):
+    """Start ``finding`` at ``start`` (e.g. at its clause keyword) and return it."""
+    finding.start = start
+    finding.line, finding.column = ctx.source.position(start)
+    return finding
