@@ -4,6 +4,7 @@ from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
 from sqlperf.schema.normalize import type_family
+from sqlperf.schema.usage import resolve_definition
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
@@ -59,16 +60,17 @@ class ImplicitTypeConversion(Rule):
             column, constants = (left, [right]) if isinstance(left, exp.Column) else (right, [left])
         if not isinstance(column, exp.Column) or not constants or not all(_number(c) is not None for c in constants):
             return None
-        resolved = ctx.resolve_column(column)
-        if resolved.definition is None or not resolved.definition.type:
+        resolved = resolve_definition(ctx, column)
+        if resolved is None or not resolved[1].type:
             return None
-        family = type_family(resolved.definition.type)
-        column_type = resolved.definition.type
+        label, definition = resolved
+        family = type_family(definition.type)
+        column_type = definition.type
         if family == "text":
             edits = [ctx.edit(c, "'" + _number(c) + "'") for c in constants]
             safe = ctx.dialect in ("postgres", "postgresql")
             message = (
-                f"{resolved.label} is {column_type} but is compared with a number: the column is "
+                f"{label} is {column_type} but is compared with a number: the column is "
                 "converted on every row, so its index cannot be used (PostgreSQL rejects it outright)."
             )
             replacement = "'" + _number(constants[0]) + "'"
@@ -80,7 +82,7 @@ class ImplicitTypeConversion(Rule):
             safe = all(w is not None for w in whole)
             edits = [ctx.edit(c, w) for c, w in zip(constants, whole) if _is_decimal(c)] if safe else []
             message = (
-                f"{resolved.label} is {column_type} but is compared with the decimal {_number(decimals[0])}: "
+                f"{label} is {column_type} but is compared with the decimal {_number(decimals[0])}: "
                 "the column is converted to numeric on every row, so its index cannot be used."
             )
             replacement = whole[constants.index(decimals[0])] or ""
@@ -91,7 +93,7 @@ class ImplicitTypeConversion(Rule):
             fix = Fix(Applicability.SAFE if safe else Applicability.UNSAFE, edits=edits, replacement=replacement,
                       message="write the constant in the column's type")
         help_text = f"write the constant as {column_type}" + (f": {replacement}" if replacement else "")
-        return [ctx.finding(self, node, message, help_text, fix, data={"column": resolved.label, "type": column_type})]
+        return [ctx.finding(self, node, message, help_text, fix, data={"column": label, "type": column_type})]
 
 
 def _bare(node):

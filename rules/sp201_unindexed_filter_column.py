@@ -7,8 +7,8 @@ from sqlperf.schema.usage import later_in_composite, leads_usable_index, query_u
 
 class UnindexedFilterColumn(Rule):
     """## What it does
-    Flags a table that a query filters (`=`, `IN`, `<`, `>`, `BETWEEN`, `LIKE 'prefix%'`) when
-    none of the filtered columns leads an index. Needs the schema.
+    Flags a table that a query, UPDATE or DELETE filters (`=`, `IN`, `<`, `>`, `BETWEEN`,
+    `LIKE 'prefix%'`) when none of the filtered columns leads an index. Needs the schema.
 
     ## Why is this bad?
     With no index that starts with a filtered column, PostgreSQL can only find the rows by
@@ -43,7 +43,7 @@ class UnindexedFilterColumn(Rule):
     code = "SP201"
     name = "unindexed-filter-column"
     category = "index"
-    node_types = (exp.Select,)
+    node_types = (exp.Select, exp.Update, exp.Delete)
     needs_schema = True
     fix_applicability = Applicability.DISPLAY
     options = {"min_rows": 1000}

@@ -39,7 +39,7 @@ class IndexColumnOrder(Rule):
     code = "SP205"
     name = "index-column-order"
     category = "index"
-    node_types = (exp.Select,)
+    node_types = (exp.Select, exp.Update, exp.Delete)
     needs_schema = True
     fix_applicability = Applicability.DISPLAY
     options = {"min_rows": 1000}

@@ -38,7 +38,7 @@ class JoinKey:
 
 @dataclass
 class QueryUsage:
-    select: exp.Select
+    select: exp.Expression  # a SELECT, or an UPDATE / DELETE
     tables: dict[str, Table] = field(default_factory=dict)  # alias -> schema table, base tables only
     filters: list[Filter] = field(default_factory=list)
     expression_filters: dict[str, list[str]] = field(default_factory=dict)  # alias -> normalised expressions
@@ -55,8 +55,8 @@ class QueryUsage:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def query_usage(ctx, select: exp.Select) -> QueryUsage | None:
-    """The usage of ``select`` (None without a schema or scope), cached on the statement's context."""
+def query_usage(ctx, select: exp.Expression) -> QueryUsage | None:
+    """The usage of a SELECT, UPDATE or DELETE (None without a schema or scope), cached per statement."""
     if ctx.schema is None:
         return None
     per_ctx = _CACHE.get(ctx)
@@ -68,8 +68,33 @@ def query_usage(ctx, select: exp.Select) -> QueryUsage | None:
     return per_ctx[key]
 
 
-def _analyse(ctx, select: exp.Select) -> QueryUsage | None:
-    scope = ctx.scope_of(select)
+@dataclass
+class WriteScope:
+    """The tables an UPDATE or DELETE reads, keyed like a sqlglot scope (sqlglot builds none for them)."""
+
+    expression: exp.Expression
+    sources: dict[str, exp.Table]
+
+
+def write_scope(statement: exp.Expression) -> WriteScope | None:
+    if not isinstance(statement, (exp.Update, exp.Delete)):
+        return None
+    tables = [statement.this]
+    extra = statement.args.get("from_") if isinstance(statement, exp.Update) else None
+    if extra is not None:
+        tables.append(extra.this)
+    tables += [join.this for join in statement.args.get("joins") or []]
+    tables += list(statement.args.get("using") or [])
+    sources: dict[str, exp.Table] = {}
+    for table in tables:
+        if not isinstance(table, exp.Table) or not table.name:
+            return None  # a subquery among the sources: leave the statement alone
+        sources[table.alias_or_name] = table
+    return WriteScope(statement, sources)
+
+
+def _analyse(ctx, select: exp.Expression) -> QueryUsage | None:
+    scope = write_scope(select) if isinstance(select, (exp.Update, exp.Delete)) else ctx.scope_of(select)
     if scope is None or scope.expression is not select:
         return None
     usage = QueryUsage(select)
@@ -92,7 +117,7 @@ def _analyse(ctx, select: exp.Select) -> QueryUsage | None:
         usage.conjuncts.add(normalize_node(predicate))
         _classify(usage, scope, predicate)
     _read_order(usage, scope, select)
-    usage.has_limit = bool(select.args.get("limit") or select.args.get("fetch"))
+    usage.has_limit = isinstance(select, exp.Select) and bool(select.args.get("limit") or select.args.get("fetch"))
     return usage
 
 
@@ -183,9 +208,9 @@ def _add_expression_filter(usage: QueryUsage, scope, expression: exp.Expression)
         usage.expression_filters.setdefault(aliases.pop(), []).append(normalize_node(expression))
 
 
-def _read_order(usage: QueryUsage, scope, select: exp.Select) -> None:
+def _read_order(usage: QueryUsage, scope, select: exp.Expression) -> None:
     order = select.args.get("order")
-    if order is None:
+    if order is None or not isinstance(select, exp.Select):
         return
     complete = True
     for item in order.expressions:
@@ -238,3 +263,30 @@ def sort_columns_for(usage: QueryUsage, alias: str) -> list[tuple[str, bool]]:
     if not usage.order_complete or any(a != alias for a, _, _ in usage.order):
         return []
     return [(column.name, desc) for _, column, desc in usage.order]
+
+
+def resolve_definition(ctx, column: exp.Column):
+    """``ctx.resolve_column``, extended to the target table of an UPDATE or DELETE.
+
+    Returns (label, Column definition) or None.
+    """
+    resolved = ctx.resolve_column(column)
+    if resolved.definition is not None:
+        return resolved.label, resolved.definition
+    scope = write_scope(ctx.tree)
+    if scope is None or ctx.schema is None:
+        return None
+    if column.table:
+        source = scope.sources.get(column.table)
+        candidates = [source] if source is not None else []
+    else:
+        candidates = list(scope.sources.values())
+    owners = []
+    for source in candidates:
+        table = ctx.schema.table(source.name, source.db or None)
+        if table is not None and table.column(column.name) is not None:
+            owners.append((table, table.column(column.name)))
+    if len(owners) != 1:
+        return None
+    table, definition = owners[0]
+    return f"{table.name}.{column.name}", definition
