@@ -1,6 +1,8 @@
 from sqlglot import exp
 
-from sqlperf.analysis import literal_value
+from sqlglot.tokens import TokenType
+
+from sqlperf.analysis import keyword_before, literal_value, widen_to
 from sqlperf.rule import Applicability, Fix, Rule
 
 
@@ -56,7 +58,9 @@ class DeepOffsetPagination(Rule):
         if keyset:
             help_text += f": {keyset}"
             fix = Fix(Applicability.DISPLAY, replacement=keyset, message="keyset pagination")
-        return [ctx.finding(self, node.expression, message, help_text, fix, data={"offset": value})]
+        finding = ctx.finding(self, node.expression, message, help_text, fix, data={"offset": value})
+        keyword = keyword_before(ctx.statement.tokens, finding.start, {TokenType.OFFSET})
+        return [widen_to(ctx, finding, keyword.start) if keyword is not None else finding]
 
 
 def _tables(ctx, query) -> str:

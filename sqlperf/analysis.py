@@ -295,15 +295,14 @@ def identifier_sql(name: str, dialect: str, table: str | None = None) -> str:
     return f"{one(table)}.{one(name)}" if table else one(name)
 
 
-def keyword_before(tokens, offset: int, types) -> object | None:
+def keyword_before(tokens, offset: int, types, skip=()) -> object | None:
     """The token right before ``offset`` when it is one of ``types`` (a clause keyword such as
-    LIMIT or HAVING, which has no node of its own); None otherwise."""
-    previous = None
-    for token in tokens:
-        if token.start >= offset:
-            break
-        previous = token
-    return previous if previous is not None and previous.token_type in types else None
+    LIMIT or HAVING, which has no node of its own), looking past tokens of the ``skip`` types
+    (``FETCH FIRST 5``); None otherwise."""
+    index = next((i for i, token in enumerate(tokens) if token.start >= offset), len(tokens)) - 1
+    while index >= 0 and tokens[index].token_type in skip:
+        index -= 1
+    return tokens[index] if index >= 0 and tokens[index].token_type in types else None
 
 
 def widen_to(ctx, finding, start: int):

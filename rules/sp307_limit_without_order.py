@@ -1,0 +1,109 @@
+from sqlglot import exp
+
+from sqlglot.tokens import TokenType
+
+from sqlperf.analysis import is_constant, keyword_before, literal_value, widen_to
+from sqlperf.rule import Applicability, Rule
+
+
+_KEYWORDS = frozenset({TokenType.LIMIT, TokenType.OFFSET, TokenType.FETCH, TokenType.TOP})
+_FETCH_WORDS = frozenset({TokenType.FIRST, TokenType.NEXT, TokenType.VAR})
+
+
+class LimitWithoutOrder(Rule):
+    """## What it does
+    Flags `LIMIT`, `OFFSET`, `FETCH FIRST` and `TOP` on a query that has no `ORDER BY`.
+
+    ## Why is this bad?
+    Without an order, "the first 10 rows" means whichever rows the chosen plan happens to
+    produce first. When the plan changes (new statistics, a new index, a parallel scan, a
+    different page of the table in cache) the query returns different rows, and an OFFSET
+    page can repeat or skip rows. Pagination built on it is wrong, not just slow.
+
+    Not reported where order cannot matter: `LIMIT 1` inside `EXISTS`, a query that returns a
+    single aggregate row (`SELECT count(*) FROM t LIMIT 1`), a query that selects only
+    constants (`SELECT 1 FROM t WHERE ... LIMIT 1`), `LIMIT 0`, and a query over one derived
+    table that is itself ordered.
+
+    ## Example
+    ```sql
+    SELECT id, title FROM posts WHERE author_id = 7 LIMIT 20;
+    ```
+
+    ## Use instead
+    ```sql
+    SELECT id, title FROM posts WHERE author_id = 7 ORDER BY id LIMIT 20;
+    ```
+    Order by a unique key (or end the ORDER BY with one) so that ties cannot reorder pages.
+    """
+
+    code = "SP307"
+    name = "limit-without-order"
+    category = "shape"
+    node_types = (exp.Select, exp.Union)
+    fix_applicability = Applicability.DISPLAY
+
+    def visit(self, node, ctx):
+        limit = node.args.get("limit") or node.args.get("offset")
+        if limit is None or node.args.get("order") is not None:
+            return None
+        count = limit.args.get("expression") if isinstance(limit, exp.Limit) else limit.args.get("count")
+        if isinstance(limit, exp.Limit) and literal_value(count) == 0:
+            return None  # LIMIT 0 returns no row: used to learn a result's shape
+        if _under_exists(node) or _order_cannot_matter(node):
+            return None
+        start, end = ctx.span(limit)
+        keyword = keyword_before(ctx.statement.tokens, start, _KEYWORDS, skip=_FETCH_WORDS)
+        if keyword is not None:
+            start = keyword.start
+        clause = " ".join(ctx.source.text[start:end].split())
+        tables = _tables(ctx, node)
+        rows = f"rows of {', '.join(tables)}" if tables else "rows"
+        message = (
+            f"{clause} without ORDER BY returns whichever {rows} the plan produces first, so the result "
+            "changes whenever the plan does."
+        )
+        help_text = "add an ORDER BY that ends with a unique key, e.g. ORDER BY id"
+        return [widen_to(ctx, ctx.finding(self, limit, message, help_text, data={"tables": tables}), start)]
+
+
+def _under_exists(node) -> bool:
+    parent = node.parent
+    while isinstance(parent, (exp.Subquery, exp.Paren)):
+        parent = parent.parent
+    return isinstance(parent, exp.Exists)
+
+
+def _order_cannot_matter(node) -> bool:
+    if not isinstance(node, exp.Select):
+        return False
+    projections = [p.unalias() for p in node.expressions]
+    if projections and all(is_constant(p) and not isinstance(p, exp.Star) for p in projections):
+        return True  # every row looks the same
+    if node.args.get("group") is None and projections and all(_is_aggregate(p) for p in projections):
+        return True  # one row
+    source = node.args.get("from_")
+    if source is not None and not node.args.get("joins") and isinstance(source.this, exp.Subquery):
+        inner = source.this.this
+        if isinstance(inner, (exp.Select, exp.Union)) and inner.args.get("order") is not None:
+            return True  # the derived table is ordered; the outer query keeps that order in practice
+    return False
+
+
+def _is_aggregate(node) -> bool:
+    if is_constant(node):
+        return True
+    if isinstance(node, exp.Window):
+        return False
+    if isinstance(node, exp.AggFunc):
+        return True
+    # An expression of aggregates (sum(a) / count(*)) is one row too; a bare column is not.
+    children = list(node.iter_expressions())
+    return bool(children) and not isinstance(node, (exp.Column, exp.Subquery, exp.Select)) and all(_is_aggregate(c) for c in children)
+
+
+def _tables(ctx, node) -> list[str]:
+    scope = ctx.scope_of(node)
+    if scope is None or scope.expression is not node:
+        return []
+    return sorted({s.name for s in scope.sources.values() if isinstance(s, exp.Table)})
