@@ -27,7 +27,24 @@ def _codes(values: tuple[str, ...]) -> list[str] | None:
     return [c.strip() for v in values for c in v.split(",") if c.strip()]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    """Commands from heavier modules are imported only when they are run or listed in --help."""
+
+    lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name: str):
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attr = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="sqlperf", message="%(prog)s %(version)s")
 def cli() -> None:
     """Find SQL that will be slow before it ships, prove it with the planner, say how to fix it."""
@@ -191,13 +208,8 @@ def rule(code, show_all) -> None:
     click.echo(render_rule(found))
 
 
-def _add_explain() -> None:
-    from sqlperf.verify.command import explain
-
-    cli.add_command(explain)
-
-
-_add_explain()
+# `sqlperf --version` and `sqlperf check` must not pay for importing the verifier.
+cli.lazy["explain"] = ("sqlperf.verify.command", "explain")
 
 
 @cli.command()
@@ -220,8 +232,9 @@ _add_explain()
 @click.option("--statement-timeout", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="statement_timeout in ms for each statement the report runs.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal).")
+@click.option("--demo-scale", type=click.FloatRange(0.01, 10), default=1.0, hidden=True)
 def report(dsn, fmt, output, top, demo, build_indexes, seq_scan_min_rows, seq_scan_min_share, min_cost_reduction,
-           max_advice, stats_min_age, statement_timeout, color) -> None:
+           max_advice, stats_min_age, statement_timeout, color, demo_scale) -> None:
     """Review a live PostgreSQL: top queries, verified index advice, catalog health (read-only).
 
     DSN may also come from SQLPERF_DSN or DATABASE_URL.
@@ -233,7 +246,8 @@ def report(dsn, fmt, output, top, demo, build_indexes, seq_scan_min_rows, seq_sc
                             min_cost_reduction=min_cost_reduction, max_advice=max_advice,
                             stats_min_age_hours=stats_min_age, statement_timeout_ms=statement_timeout)
     try:
-        code = run_report(dsn, fmt=fmt, output=output, demo=demo, build_indexes=build_indexes, thresholds=thresholds, color=color)
+        code = run_report(dsn, fmt=fmt, output=output, demo=demo, build_indexes=build_indexes, thresholds=thresholds, color=color,
+                          demo_scale=demo_scale)
     except ReportError as error:
         raise UsageError(str(error)) from None
     sys.exit(code)

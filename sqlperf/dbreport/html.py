@@ -24,7 +24,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.noti
 .bar{fill:#4c7bd9}.bar.other{fill:#b8c4da}svg text{font:12px system-ui,sans-serif;fill:#1d2330}
 """
 
-_JS = """
+_JS = r"""
 document.querySelectorAll('table.sortable').forEach(function(table){
   table.querySelectorAll('th').forEach(function(th, col){
     th.addEventListener('click', function(){
@@ -43,6 +43,13 @@ document.querySelectorAll('table.sortable').forEach(function(table){
     });
   });
 });
+// "#sort=<table id>:<column>[:desc]" opens the report already sorted (a link to a view).
+var wanted = /^#sort=([\w-]+):(\d+)(:desc)?$/.exec(location.hash);
+if (wanted) {
+  var th = document.querySelectorAll('#' + wanted[1] + ' th')[+wanted[2]];
+  if (th) { th.click(); if (wanted[3]) th.click(); }
+}
+document.body.setAttribute('data-ready', document.querySelectorAll('table.sortable').length);
 """
 
 
