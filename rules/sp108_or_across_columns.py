@@ -17,8 +17,8 @@ class OrAcrossColumns(Rule):
     into `UNION ALL` branches gives each branch an ordinary index lookup.
 
     An `OR` on one column (`status = 'a' OR status = 'b'`, really an `IN`), an `OR` across
-    tables, and an `OR` next to an equality or join key on another column of the same table
-    (an index on that column can drive the query) are not reported.
+    tables, and an `OR` next to a filter or join key on another column of the same table
+    (an index on that column can drive the query, the `OR` then only filters) are not reported.
 
     ## Example
     ```sql
@@ -142,7 +142,7 @@ def _one_table(ctx, columns) -> tuple[str, str] | None:
 
 
 def _driven_by_equality(ctx, node, table, or_columns) -> bool:
-    """An equality on another column of the same table, ANDed with the OR, lets an index drive."""
+    """A filter or join key on another column of the same table, ANDed with the OR, lets an index drive."""
     child, parent = node, node.parent
     while isinstance(parent, (exp.Paren, exp.And)):
         if isinstance(parent, exp.And):
@@ -156,15 +156,12 @@ def _driven_by_equality(ctx, node, table, or_columns) -> bool:
 
 
 def _equality_columns(conjunct) -> list[exp.Column]:
-    """Columns an equality pins down: ``col = 5``, ``col IN (1, 2)``, or a join key ``o.customer_id = c.id``."""
-    if isinstance(conjunct, exp.In):
-        column = _filtered_column(conjunct)
-        return [column] if column is not None else []
-    if not isinstance(conjunct, exp.EQ):
-        return []
-    left, right = bare_column(conjunct.this), bare_column(conjunct.expression)
-    if left is not None and right is not None:
-        return [left, right] if left.table != right.table else []
+    """Columns an index could drive the query by: ``col = 5``, ``col > now()``, ``col IN (1, 2)``,
+    or a join key ``o.customer_id = c.id``."""
+    if isinstance(conjunct, exp.EQ):
+        left, right = bare_column(conjunct.this), bare_column(conjunct.expression)
+        if left is not None and right is not None:
+            return [left, right] if left.table != right.table else []
     column = _filtered_column(conjunct)
     return [column] if column is not None else []
 
