@@ -310,3 +310,17 @@ def widen_to(ctx, finding, start: int):
     finding.start = start
     finding.line, finding.column = ctx.source.position(start)
     return finding
+
+
+def filters_rows(node: exp.Expression, clause: exp.Expression) -> bool:
+    """Only AND, OR, NOT and parentheses stand between ``node`` and its WHERE/HAVING/JOIN.
+
+    A predicate inside CASE, a function argument or a comparison of booleans decides a
+    value, not which rows are read, so an index could not serve it either way.
+    """
+    parent = node.parent
+    while parent is not None and parent is not clause:
+        if not isinstance(parent, (exp.And, exp.Or, exp.Not, exp.Paren)):
+            return False
+        parent = parent.parent
+    return parent is clause

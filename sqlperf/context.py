@@ -119,7 +119,8 @@ class RuleContext:
         parent = node.parent
         while parent is not None:
             if isinstance(parent, (exp.Where, exp.Having)):
-                return parent
+                # ``count(*) FILTER (WHERE ...)`` picks rows for an aggregate, not rows to read.
+                return None if isinstance(parent.parent, exp.Filter) else parent
             if isinstance(parent, exp.Join):
                 return parent if child.arg_key == "on" else None
             if isinstance(parent, _QUERY_BOUNDARIES):
