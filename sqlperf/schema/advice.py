@@ -116,7 +116,6 @@ def covering_index(
     ``sort`` lists (position in ``rest``, descending) for the ORDER BY keys: the index must
     hold them all in the query's direction or all reversed (a btree scans both ways).
     """
-    conjuncts = set(conjuncts)
     wanted_equal = {fold(c) for c in equality}
     for index in table.all_indexes():
         if index.method != "btree" or not index_usable(index, conjuncts):

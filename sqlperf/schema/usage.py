@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlglot import exp
 
@@ -36,6 +37,28 @@ class JoinKey:
     right: exp.Column
 
 
+class LazyConjuncts:
+    """A set of normalised predicates, rendered on first use: only partial indexes ever need it."""
+
+    def __init__(self, predicates: list[exp.Expression]) -> None:
+        self._predicates = predicates
+        self._rendered: frozenset[str] | None = None
+
+    def _get(self) -> frozenset[str]:
+        if self._rendered is None:
+            self._rendered = frozenset(normalize_node(p) for p in self._predicates)
+        return self._rendered
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._get()
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass
 class QueryUsage:
     select: exp.Expression  # a SELECT, or an UPDATE / DELETE
@@ -43,10 +66,15 @@ class QueryUsage:
     filters: list[Filter] = field(default_factory=list)
     expression_filters: dict[str, list[str]] = field(default_factory=dict)  # alias -> normalised expressions
     joins: list[JoinKey] = field(default_factory=list)
-    conjuncts: set[str] = field(default_factory=set)  # normalised, for partial-index predicates
+    predicates: list[exp.Expression] = field(default_factory=list)  # the conjuncts of WHERE and JOIN ON
     order: list[tuple[str, exp.Column, bool]] = field(default_factory=list)  # (alias, column, desc)
     order_complete: bool = False  # every ORDER BY item is a plain column of a base table
     has_limit: bool = False
+
+    @cached_property
+    def conjuncts(self) -> LazyConjuncts:
+        """The predicates normalised, to match partial indexes: rendered only when one is asked about."""
+        return LazyConjuncts(self.predicates)
 
     def filters_on(self, alias: str, kinds: tuple[str, ...] = ("eq", "in", "range")) -> list[Filter]:
         return [f for f in self.filters if f.alias == alias and f.kind in kinds]
@@ -114,7 +142,7 @@ def _analyse(ctx, select: exp.Expression) -> QueryUsage | None:
         if on is not None:
             predicates.extend(_conjuncts(on))
     for predicate in predicates:
-        usage.conjuncts.add(normalize_node(predicate))
+        usage.predicates.append(predicate)
         _classify(usage, scope, predicate)
     _read_order(usage, scope, select)
     usage.has_limit = isinstance(select, exp.Select) and bool(select.args.get("limit") or select.args.get("fetch"))
