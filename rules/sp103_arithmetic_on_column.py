@@ -8,6 +8,7 @@ from sqlglot.tokens import TokenType
 from sqlperf.analysis import (
     RANGE_COMPARISONS,
     compared_operands,
+    filters_rows,
     flip,
     from_derived_table,
     is_constant,
@@ -89,7 +90,7 @@ class ArithmeticOnColumn(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, others in compared_operands(node):
             form = _linear(side)

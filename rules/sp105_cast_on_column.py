@@ -7,6 +7,7 @@ from sqlperf.analysis import (
     bare_column,
     compared_operands,
     date_wrap,
+    filters_rows,
     from_derived_table,
     index_name,
     is_constant,
@@ -68,7 +69,7 @@ class CastOnColumn(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, others in compared_operands(node):
             cast = unparen(side)

@@ -6,6 +6,7 @@ from sqlperf.analysis import (
     RANGE_COMPARISONS,
     bare_column,
     compared_operands,
+    filters_rows,
     flip,
     from_derived_table,
     is_constant,
@@ -64,7 +65,7 @@ class CoalesceOnColumn(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, others in compared_operands(node):
             wrapped = unparen(side)

@@ -1,6 +1,14 @@
 from sqlglot import exp
 
-from sqlperf.analysis import RANGE_COMPARISONS, bare_column, from_derived_table, is_constant, shown, unparen
+from sqlperf.analysis import (
+    RANGE_COMPARISONS,
+    bare_column,
+    filters_rows,
+    from_derived_table,
+    is_constant,
+    shown,
+    unparen,
+)
 from sqlperf.rule import Applicability, Fix, Rule
 
 
@@ -46,7 +54,7 @@ class OrAcrossColumns(Rule):
         if isinstance(_outer(node), exp.Or):
             return None  # the outermost OR of a chain speaks for it
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         branches = _disjuncts(node)
         columns = []

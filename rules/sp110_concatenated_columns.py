@@ -3,6 +3,7 @@ from sqlglot import exp
 from sqlperf.analysis import (
     RANGE_COMPARISONS,
     compared_operands,
+    filters_rows,
     from_derived_table,
     index_name,
     is_constant,
@@ -50,7 +51,7 @@ class ConcatenatedColumns(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, others in _operands(node):
             concatenation = unparen(side)

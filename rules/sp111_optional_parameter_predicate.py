@@ -1,6 +1,6 @@
 from sqlglot import exp
 
-from sqlperf.analysis import bare_column, from_derived_table, is_constant, unparen
+from sqlperf.analysis import bare_column, filters_rows, from_derived_table, is_constant, unparen
 from sqlperf.rule import Applicability, Rule
 
 _FILTERS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In, exp.Between)
@@ -41,7 +41,7 @@ class OptionalParameterPredicate(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         if isinstance(node, exp.EQ):
             found = _coalesce_form(node)
@@ -77,6 +77,8 @@ def _outer(node):
 def _parameter_key(node) -> tuple | None:
     """Which bind parameter ``node`` is; positional ones (``?``, ``%s``) all share one key."""
     node = unparen(node)
+    while isinstance(node, (exp.Cast, exp.TryCast)):
+        node = unparen(node.this)  # `:p::text IS NULL`, as drivers that need a type write it
     if isinstance(node, exp.Placeholder):
         name = node.this
         if isinstance(name, exp.Expression):

@@ -5,6 +5,7 @@ from sqlperf.analysis import (
     RANGE_COMPARISONS,
     bare_column,
     compared_operands,
+    filters_rows,
     from_derived_table,
     index_name,
     is_constant,
@@ -57,7 +58,7 @@ class JsonExtractionPredicate(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, others in _operands(node):
             column = _json_column(side)

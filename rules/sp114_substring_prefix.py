@@ -1,10 +1,16 @@
 from sqlglot import exp
 
-from sqlperf.analysis import bare_column, from_derived_table, is_constant, literal_value, predicate_span, shown, unparen
+from sqlperf.analysis import (
+    bare_column,
+    filters_rows,
+    from_derived_table,
+    is_constant,
+    literal_value,
+    predicate_span,
+    shown,
+    unparen,
+)
 from sqlperf.rule import Applicability, Edit, Fix, Rule
-
-# Where the replacement `col LIKE '...'` binds as tightly as the comparison it replaces.
-_LOOSE_PARENTS = (exp.And, exp.Or, exp.Not, exp.Paren, exp.Where, exp.Having, exp.Join)
 
 
 class SubstringPrefix(Rule):
@@ -50,7 +56,7 @@ class SubstringPrefix(Rule):
 
     def visit(self, node, ctx):
         clause = ctx.predicate_clause(node)
-        if clause is None:
+        if clause is None or not filters_rows(node, clause):
             return None
         for side, other in ((node.this, node.expression), (node.expression, node.this)):
             prefix = _prefix(side)
@@ -111,7 +117,5 @@ def _fix(ctx, node, column, length, other, resolved) -> Fix | None:
     dialect = ctx.dialect
     if dialect == "sqlite" and escaped != value.replace("'", "''"):
         replacement += " ESCAPE '\\'"  # SQLite's LIKE has no escape character unless told
-    if not isinstance(node.parent, _LOOSE_PARENTS):
-        replacement = f"({replacement})"
     safety = Applicability.SAFE if dialect in ("postgres", "postgresql") else Applicability.UNSAFE
     return Fix(safety, [Edit(span[0], span[1], replacement)], replacement, "a LIKE prefix an index can serve")
