@@ -32,13 +32,13 @@ def expected() -> set[tuple[str, str]]:
     return found
 
 
-def run_cli(*args: str) -> tuple[int, dict]:
+def run_cli(*args: str, target: str = "fixtures/schema/queries/") -> tuple[int, dict]:
     """The real command, in process (click's runner) to spare an interpreter start per call."""
     from click.testing import CliRunner
 
     from sqlperf.cli import cli
 
-    result = CliRunner().invoke(cli, ["check", *args, "--format", "json", "fixtures/schema/queries/"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["check", *args, "--format", "json", target], catch_exceptions=False)
     assert result.exit_code in (0, 1), result.output
     return result.exit_code, json.loads(result.stdout)
 
@@ -85,6 +85,17 @@ def test_cli_from_models_gives_the_same_findings(from_migrations):
     _, from_ddl = from_migrations
     _, from_models = run_cli("--schema-metadata", "fixtures.schema.models:Base")
     assert comparable(from_models["findings"]) == comparable(from_ddl["findings"])
+
+
+def test_the_migrations_themselves_get_the_ddl_rules():
+    # Alone, 002 has two unindexed foreign keys; with the later migrations as the schema,
+    # orders.user_id is covered by 003's composite index and only order_items.product_id is left.
+    _, alone = run_cli(target="fixtures/schema/migrations/")
+    assert sorted((f["code"], f["line"]) for f in alone["findings"]) == [("SP203", 9), ("SP203", 16)]
+    _, with_schema = run_cli("--schema", "fixtures/schema/migrations/*.sql", target="fixtures/schema/migrations/")
+    assert [(f["code"], f["line"], f["fix"]["replacement"]) for f in with_schema["findings"]] == [
+        ("SP203", 16, "CREATE INDEX CONCURRENTLY order_items_product_id_idx ON order_items (product_id);")
+    ]
 
 
 def test_without_a_schema_the_index_rules_are_silent():
