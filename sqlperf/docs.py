@@ -41,6 +41,6 @@ def render_rule(rule) -> str:
         facts.append("Enabled by default: no (select it, or --select ALL)")
     body = rule.doc()
     options = ""
-    if rule.options:
+    if rule.options and "Options" not in sections(body):
         options = "\n\n## Options\n" + "\n".join(f"- `{k}` (default: {v!r})" for k, v in rule.options.items())
     return head + "\n".join(facts) + "\n\n" + body + options + "\n"
