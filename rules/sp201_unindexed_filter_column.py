@@ -19,8 +19,8 @@ class UnindexedFilterColumn(Rule):
     constraint, a composite index whose first column is filtered, a partial index whose
     predicate the query repeats, or an expression index that matches a filtered expression
     such as `lower(email)`). When the column sits later in a composite index, SP205
-    (index-column-order) reports it instead. Tables whose row estimate is below `min_rows`
-    are skipped.
+    (index-column-order) reports it instead. Tables whose row estimate (from the live catalog)
+    is below the `min_rows` option (default 1000) are skipped; an unknown estimate is not.
 
     ## Example
     ```sql

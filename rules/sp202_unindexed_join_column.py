@@ -19,7 +19,7 @@ class UnindexedJoinColumn(Rule):
 
     The join stays quiet when the many side is already narrowed by an indexed filter of its
     own (the plan drives from it), when both or neither side is unique (no clear many side),
-    and when the many side's row estimate is below `min_rows`.
+    and when the many side's row estimate is below the `min_rows` option (default 1000).
 
     ## Example
     ```sql

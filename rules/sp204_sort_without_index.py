@@ -18,7 +18,8 @@ class SortWithoutIndex(Rule):
 
     Only single-table queries with plain column sort keys and a LIMIT are judged; a query
     whose filter lacks an index is reported by SP201, whose suggestion already includes the
-    sort columns.
+    sort columns. Tables whose row estimate is below the `min_rows` option (default 1000)
+    are skipped.
 
     ## Example
     ```sql

@@ -17,6 +17,8 @@ class IndexColumnOrder(Rule):
     PostgreSQL 18 can sometimes skip-scan such an index when the first column has few
     distinct values, but that is the planner's bet, not a plan to rely on.
 
+    Tables whose row estimate is below the `min_rows` option (default 1000) are skipped.
+
     ## Example
     ```sql
     -- schema: CREATE TABLE order_items (order_id bigint, product_id bigint, quantity int, PRIMARY KEY (order_id, product_id));

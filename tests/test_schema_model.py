@@ -76,3 +76,23 @@ def test_find_index_and_drop_table():
     assert schema.find_index("a_x_idx", "other") is None
     schema.drop_table("s.a")
     assert schema.table("a") is None and [t.name for t in schema.unique_tables()] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("estimate", "options", "fires"),
+    [
+        (None, {}, True),  # never analysed: unknown, so judged
+        (10.0, {}, False),  # a small table: a scan is the right plan
+        (50_000.0, {}, True),
+        (50.0, {"min_rows": 10}, True),  # the threshold is an option
+    ],
+)
+def test_row_estimates_gate_the_index_rules(estimate, options, fires):
+    from sqlperf.config import Settings
+    from sqlperf.engine import Linter
+
+    schema = apply_sql(Schema(), "CREATE TABLE orders (id bigint PRIMARY KEY, status text);")
+    schema.table("orders").row_estimate = estimate
+    settings = Settings(select=["SP201"], rules={"unindexed-filter-column": options} if options else {})
+    found = Linter(settings, schema=schema).lint_text("SELECT id FROM orders WHERE status = 'x'").findings
+    assert bool(found) is fires
