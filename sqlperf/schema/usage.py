@@ -194,6 +194,12 @@ def _classify(usage: QueryUsage, scope, predicate: exp.Expression) -> None:
             a, b = resolve_alias(usage, scope, left), resolve_alias(usage, scope, right)
             if a and b and a != b:
                 usage.joins.append(JoinKey(a, left, b, right)) if isinstance(predicate, exp.EQ) else None
+            # A correlated reference to the outer query is a constant for each execution of this one.
+            kind = "eq" if isinstance(predicate, exp.EQ) else "range"
+            if a and not b and _outer(scope, right):
+                _add_filter(usage, scope, left, kind)
+            elif b and not a and _outer(scope, left):
+                _add_filter(usage, scope, right, kind)
             return
         column, other = (left, right) if isinstance(left, exp.Column) else (right, left)
         kind = "eq" if isinstance(predicate, exp.EQ) else "range"
@@ -221,6 +227,11 @@ def _classify(usage: QueryUsage, scope, predicate: exp.Expression) -> None:
         if isinstance(column, exp.Column) and isinstance(pattern, exp.Literal) and pattern.is_string:
             if pattern.this and pattern.this[0] not in "%_":
                 _add_filter(usage, scope, column, "range")
+
+
+def _outer(scope, column: exp.Column) -> bool:
+    """A qualified column whose table is not a source of this query: it belongs to an outer one."""
+    return bool(column.table) and column.table not in scope.sources
 
 
 def _add_filter(usage: QueryUsage, scope, column: exp.Column, kind: str) -> None:
