@@ -89,13 +89,13 @@ class ArithmeticOnColumn(Rule):
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, others in compared_operands(node):
             form = _linear(side)
             if form is None or not all(is_constant(o) for o in others):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             column = form.column
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue

@@ -68,13 +68,13 @@ class CastOnColumn(Rule):
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, others in compared_operands(node):
             cast = unparen(side)
             if not isinstance(cast, (exp.Cast, exp.TryCast)) or not all(is_constant(o) for o in others):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             column = bare_column(cast.this)
             if column is None or ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue

@@ -64,13 +64,13 @@ class CoalesceOnColumn(Rule):
     fix_applicability = Applicability.UNSAFE
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, others in compared_operands(node):
             wrapped = unparen(side)
             if not isinstance(wrapped, exp.Coalesce) or not all(is_constant(o) for o in others):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             column = bare_column(wrapped.this)
             defaults = wrapped.expressions
             if column is None or len(defaults) != 1 or not is_constant(defaults[0]):

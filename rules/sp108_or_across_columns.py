@@ -53,17 +53,19 @@ class OrAcrossColumns(Rule):
     def visit(self, node, ctx):
         if isinstance(_outer(node), exp.Or):
             return None  # the outermost OR of a chain speaks for it
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         branches = _disjuncts(node)
         columns = []
         for branch in branches:
             column = _filtered_column(branch)
-            if column is None or ctx.scope_of(column) is not ctx.scope_of(node):
+            if column is None:
                 return None
             columns.append(column)
         if len({c.name.lower() for c in columns}) < 2:
+            return None
+        clause = ctx.predicate_clause(node)
+        if clause is None or not filters_rows(node, clause):
+            return None
+        if any(ctx.scope_of(c) is not ctx.scope_of(node) for c in columns):
             return None
         table = _one_table(ctx, columns)
         if table is None or any(from_derived_table(ctx, c) for c in columns):

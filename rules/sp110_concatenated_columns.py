@@ -50,13 +50,13 @@ class ConcatenatedColumns(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, others in _operands(node):
             concatenation = unparen(side)
             if not isinstance(concatenation, _CONCATENATIONS) or not all(is_constant(o) for o in others):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             columns = sorted(own_columns(concatenation), key=lambda c: ctx.span(c)[0])
             if not columns or any(ctx.scope_of(c) is not ctx.scope_of(node) or from_derived_table(ctx, c) for c in columns):
                 continue

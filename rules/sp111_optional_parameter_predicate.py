@@ -40,9 +40,6 @@ class OptionalParameterPredicate(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         if isinstance(node, exp.EQ):
             found = _coalesce_form(node)
         else:
@@ -50,6 +47,9 @@ class OptionalParameterPredicate(Rule):
                 return None  # the outermost OR of a chain speaks for it
             found = _or_form(node)
         if found is None:
+            return None
+        clause = ctx.predicate_clause(node)
+        if clause is None or not filters_rows(node, clause):
             return None
         column, parameter = found
         if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):

@@ -57,13 +57,13 @@ class JsonExtractionPredicate(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, others in _operands(node):
             column = _json_column(side)
             if column is None or not all(is_constant(o) for o in others):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue
             resolved = ctx.resolve_column(column)

@@ -55,13 +55,13 @@ class SubstringPrefix(Rule):
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):
-        clause = ctx.predicate_clause(node)
-        if clause is None or not filters_rows(node, clause):
-            return None
         for side, other in ((node.this, node.expression), (node.expression, node.this)):
             prefix = _prefix(side)
             if prefix is None or not is_constant(other):
                 continue
+            clause = ctx.predicate_clause(node)
+            if clause is None or not filters_rows(node, clause):
+                return None
             column, length = prefix
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue
