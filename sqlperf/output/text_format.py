@@ -103,6 +103,13 @@ def _summary(result) -> str:
     files = len(result.files)
     fixed = len(result.fixed)
     fixed_text = f" ({fixed} fixed)" if fixed else ""
+    errors = len(result.all_errors)
+    if not findings and errors:
+        # Not "all checks passed": something could not be checked (exit code 2).
+        return (
+            f"No findings in {result.statements} statements in {files} file{'s' * (files != 1)}, "
+            f"but {errors} error{'s' * (errors != 1)} above{fixed_text}."
+        )
     if not findings:
         return f"All checks passed: {result.statements} statements in {files} file{'s' * (files != 1)}{fixed_text}."
     fixable = sum(1 for f in findings if f.fix is not None and f.fix.edits and f.fix.applicability.value == "safe")
