@@ -103,3 +103,14 @@ def test_invalid_dsn_is_reported_without_echoing_it():
     with pytest.raises(SchemaError) as raised:
         load_schema(dsn="host=x password=hunter2 = broken")
     assert "hunter2" not in str(raised.value)
+
+
+def test_a_bare_name_finds_the_public_table(migrated_dsn):
+    import psycopg
+
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA zeta; CREATE TABLE zeta.users (other int)")
+    schema = load_catalog(migrated_dsn)
+    assert schema.table("users").schema == "public"
+    assert schema.table("users", "zeta").column_names() == ["other"]
+    assert load_catalog(migrated_dsn, schemas=["zeta"]).table("orders") is None

@@ -134,6 +134,10 @@ def build_schema(relations, columns, indexes, constraints) -> Schema:
         table = Table(name=name, schema=namespace, row_estimate=estimate)
         by_oid[oid] = table
         schema.add_table(table)
+    # A bare name means the table on the search path: let public's own claim it whatever sorts after it.
+    for table in by_oid.values():
+        if table.schema == "public":
+            schema.tables[table.name.lower()] = table
     for oid, name, type_text, not_null, default in columns:
         by_oid[oid].add_column(Column(name, normalize_type(type_text), not not_null, default))
     for oid, name, unique, primary, method, predicate, defs, keys, options, is_constraint in indexes:
