@@ -20,7 +20,8 @@ from sqlperf.rule import Applicability, Edit, Fix, Rule
 from sqlperf.schema.normalize import type_family
 
 _ADDITIVE = (exp.Add, exp.Sub)
-_MULTIPLICATIVE = (exp.Mul, exp.Div, exp.IntDiv, exp.Mod)
+# Modulo is left out: `id % 10 = 3` has no range form, so reporting it would only nag.
+_MULTIPLICATIVE = (exp.Mul, exp.Div, exp.IntDiv)
 _PREDICATE_OPERATORS = frozenset(
     {TokenType.EQ, TokenType.GT, TokenType.GTE, TokenType.LT, TokenType.LTE, TokenType.BETWEEN, TokenType.IN, TokenType.NOT}
 )
@@ -109,10 +110,10 @@ class ArithmeticOnColumn(Rule):
             if fix is not None:
                 help_text = f"move the constant to the other side: {fix.replacement}"
             elif form.multiplicative:
-                help_text = (
-                    f"solve for the bare column on the constant side (mind the sign of the factor and integer "
-                    f"division): e.g. {column.name} > 100 / 1.2 instead of {column.name} * 1.2 > 100"
-                )
+                help_text = "solve for the bare column on the constant side, minding the sign of the factor and integer division"
+                suggestion = _solved(ctx, node, side, others, form)
+                if suggestion:
+                    help_text += f": {suggestion}"
             else:
                 help_text = f"move the constant terms to the other side so that {column.name} stands alone"
             return [ctx.finding(self, node, message, help_text, fix, data={"table": resolved.table_name, "column": column.name})]
@@ -122,16 +123,20 @@ class ArithmeticOnColumn(Rule):
 class _Linear:
     """``sign * column + sum(terms)``, as read from an arithmetic operand."""
 
-    def __init__(self, column, sign, terms, multiplicative):
+    def __init__(self, column, sign, terms, factors):
         self.column = column
         self.sign = sign
         self.terms = terms  # [(sign, node)]
-        self.multiplicative = multiplicative
+        self.factors = factors  # [(Mul or Div, node)]: multiplication and division by constants
+
+    @property
+    def multiplicative(self) -> bool:
+        return bool(self.factors)
 
 
 def _linear(side) -> _Linear | None:
     """Read ``side`` as one column with constant terms added or subtracted; None if it is not that."""
-    node, sign, terms, multiplicative = unparen(side), 1, [], False
+    node, sign, terms, factors = unparen(side), 1, [], []
     if not isinstance(node, (*_ADDITIVE, *_MULTIPLICATIVE, exp.Neg)):
         return None
     while True:
@@ -139,7 +144,7 @@ def _linear(side) -> _Linear | None:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 return None
-            return _Linear(node, sign, terms, multiplicative)
+            return _Linear(node, sign, terms, factors)
         if isinstance(node, exp.Neg):
             sign, node = -sign, node.this
             continue
@@ -152,7 +157,7 @@ def _linear(side) -> _Linear | None:
         if isinstance(node, _MULTIPLICATIVE):
             if left_constant and not isinstance(node, exp.Mul):
                 return None  # 10 / x: the column divides; leave it alone
-            multiplicative = True
+            factors.append((type(node), left if left_constant else right))
             node = right if left_constant else left
             continue
         if right_constant:
@@ -163,6 +168,23 @@ def _linear(side) -> _Linear | None:
             if isinstance(node, exp.Sub):
                 sign = -sign
             node = right
+
+
+def _solved(ctx, node, side, others, form) -> str | None:
+    """``price > 100 / 1.2`` for ``price * 1.2 > 100``: a suggestion, for one positive factor only."""
+    if form.terms or form.sign < 0 or len(form.factors) != 1 or len(others) != 1 or not isinstance(node, RANGE_COMPARISONS):
+        return None
+    kind, factor = form.factors[0]
+    value = _number(factor)
+    if kind not in (exp.Mul, exp.Div) or value is None or value <= 0:
+        return None
+    inverse = "/" if kind is exp.Mul else "*"
+    other = shown(ctx, others[0])
+    if not isinstance(unparen(others[0]), _TIGHT):
+        other = f"({other})"
+    column = ctx.text(form.column)
+    bound = f"{other} {inverse} {shown(ctx, factor)}"
+    return f"{column} {_OPERATORS[type(node)]} {bound}" if side is node.this else f"{bound} {_OPERATORS[type(node)]} {column}"
 
 
 def _fix(node, side, others, form, resolved, ctx) -> Fix | None:

@@ -257,7 +257,7 @@ def shown(ctx, node: exp.Expression) -> str:
     """
     rng = ctx.spans.token_range(node)
     tokens = ctx.spans.tokens
-    if rng is not None:
+    if rng is not None and _all_leaves_positioned(node):
         lo, hi = rng
         after = tokens[hi + 1].token_type if hi + 1 < len(tokens) else None
         before = tokens[lo - 1].token_type if lo > 0 else None
@@ -266,6 +266,15 @@ def shown(ctx, node: exp.Expression) -> str:
     # Bind parameters print in the dialect's driver style (%(p)s); the neutral form reads better.
     neutral = any(isinstance(n, (exp.Placeholder, exp.Parameter)) for n in node.walk())
     return node.sql() if neutral else node.sql(dialect=ctx.dialect)
+
+
+def _all_leaves_positioned(node: exp.Expression) -> bool:
+    for child in node.walk():
+        if isinstance(child, (exp.DataType, exp.DataTypeParam, exp.Star)):
+            continue
+        if not (child._meta and "start" in child._meta) and next(child.iter_expressions(), None) is None:
+            return False
+    return True
 
 
 _CONTINUES = _token_types(
