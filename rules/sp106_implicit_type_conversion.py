@@ -4,7 +4,7 @@ from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
 from sqlperf.schema.normalize import type_family
-from sqlperf.schema.usage import resolve_definition
+from sqlperf.schema.resolve import resolve_definition
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
