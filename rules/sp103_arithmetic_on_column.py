@@ -12,6 +12,7 @@ from sqlperf.analysis import (
     flip,
     from_derived_table,
     is_constant,
+    or_keeps_index,
     predicate_span,
     shown,
     unparen,
@@ -99,6 +100,8 @@ class ArithmeticOnColumn(Rule):
                 return None
             column = form.column
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
+                continue
+            if not or_keeps_index(ctx, node, clause, column):
                 continue
             resolved = ctx.resolve_column(column)
             fix = None if form.multiplicative else _fix(node, side, others, form, resolved, ctx)

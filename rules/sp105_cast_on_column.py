@@ -12,6 +12,7 @@ from sqlperf.analysis import (
     index_name,
     is_constant,
     literal_value,
+    or_keeps_index,
     predicate_span,
     shown,
     unparen,
@@ -37,9 +38,9 @@ class CastOnColumn(Rule):
     row and compares. Writing the constant in the column's type keeps the column bare.
 
     A cast to `date` compared with a constant belongs to SP102 (which rewrites it to a range).
-    A cast of one text type to another (`varchar_col::text`) is not reported: PostgreSQL sees
-    through it and still uses the index. Without a schema, a cast to a text type is not
-    reported either, since the column may already be text.
+    A cast of a text column to another text type (`varchar_col::text`) is not reported when
+    the schema shows the column is text: PostgreSQL sees through it and still uses the index.
+    Without a schema the finding says so, since the column may already be text.
 
     ## Example
     ```sql
@@ -78,18 +79,23 @@ class CastOnColumn(Rule):
             column = bare_column(cast.this)
             if column is None or ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue
+            if not or_keeps_index(ctx, node, clause, column):
+                continue
             if date_wrap(cast) is not None:
                 continue  # a cast to date compared with a constant is SP102's
             resolved = ctx.resolve_column(column)
             column_type = resolved.definition.type if resolved.definition is not None else None
-            if cast.to.this in _TEXT_TYPES and (column_type is None or type_family(column_type) == "text"):
-                continue
+            to_text = cast.to.this in _TEXT_TYPES
+            if to_text and column_type is not None and type_family(column_type) == "text":
+                continue  # text to text: PostgreSQL sees through it, and the column is text anyway
             if column_type is not None and _same_type(column_type, cast.to):
                 continue  # a cast to the column's own type is a no-op the planner removes
             target = _written_type(ctx, cast)
+            # Without a schema a text column cast to text cannot be told apart; PostgreSQL sees through that one.
+            hedge = f"unless {column.name} is already text, " if to_text and column_type is None else ""
             message = (
                 f"{shown(ctx, cast)} converts column {resolved.label} to {target} in a {clause.key.upper()} predicate, "
-                f"so no index on {column.name} can serve it and every row is converted."
+                f"so {hedge}no index on {column.name} can serve it and every row is converted."
             )
             fix = _fix(ctx, node, side, cast, column, others, column_type)
             if fix is not None:

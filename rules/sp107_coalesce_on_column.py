@@ -11,6 +11,7 @@ from sqlperf.analysis import (
     from_derived_table,
     is_constant,
     literal_value,
+    or_keeps_index,
     predicate_span,
     shown,
     unparen,
@@ -76,6 +77,8 @@ class CoalesceOnColumn(Rule):
             if column is None or len(defaults) != 1 or not is_constant(defaults[0]):
                 continue
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
+                continue
+            if not or_keeps_index(ctx, node, clause, column):
                 continue
             resolved = ctx.resolve_column(column)
             function = shown(ctx, wrapped).split("(", 1)[0].strip() or "COALESCE"

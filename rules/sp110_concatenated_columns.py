@@ -7,6 +7,7 @@ from sqlperf.analysis import (
     from_derived_table,
     index_name,
     is_constant,
+    or_keeps_index,
     own_columns,
     shown,
     unparen,
@@ -59,6 +60,8 @@ class ConcatenatedColumns(Rule):
                 return None
             columns = sorted(own_columns(concatenation), key=lambda c: ctx.span(c)[0])
             if not columns or any(ctx.scope_of(c) is not ctx.scope_of(node) or from_derived_table(ctx, c) for c in columns):
+                continue
+            if not or_keeps_index(ctx, node, clause, columns[0]):
                 continue
             resolved = [ctx.resolve_column(c) for c in columns]
             labels = list(dict.fromkeys(r.label for r in resolved))

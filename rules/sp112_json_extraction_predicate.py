@@ -9,6 +9,7 @@ from sqlperf.analysis import (
     from_derived_table,
     index_name,
     is_constant,
+    or_keeps_index,
     shown,
     unparen,
 )
@@ -65,6 +66,8 @@ class JsonExtractionPredicate(Rule):
             if clause is None or not filters_rows(node, clause):
                 return None
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
+                continue
+            if not or_keeps_index(ctx, node, clause, column):
                 continue
             resolved = ctx.resolve_column(column)
             if resolved.table is not None and _has_expression_index(resolved.table, side):

@@ -6,6 +6,7 @@ from sqlperf.analysis import (
     from_derived_table,
     is_constant,
     literal_value,
+    or_keeps_index,
     predicate_span,
     shown,
     unparen,
@@ -16,7 +17,8 @@ from sqlperf.rule import Applicability, Edit, Fix, Rule
 class SubstringPrefix(Rule):
     """## What it does
     Flags a prefix test written as a substring comparison: `substring(code, 1, 3) = 'ABC'`,
-    `substr(code, 1, 3) = 'ABC'`, `left(code, 3) = 'ABC'`.
+    `substr(code, 1, 3) = 'ABC'`, `left(code, 3) = 'ABC'`, and the list form
+    `left(code, 2) IN ('AB', 'CD')`.
 
     ## Why is this bad?
     The index on `code` holds whole values; the planner cannot look up "the first three
@@ -39,7 +41,7 @@ class SubstringPrefix(Rule):
     ```
 
     ## Fix safety
-    The fix is written only when the substring starts at 1 and its length equals the length
+    The list form is reported with advice only. For `=`, the fix is written only when the substring starts at 1 and its length equals the length
     of the compared literal, with `%`, `_` and the escape character `\\` escaped. It is safe in
     PostgreSQL, where `=` and `LIKE` both compare characters exactly. It is unsafe in MySQL,
     where `=` follows the collation (`'ä' = 'ae'` can be true under a German collation) but
@@ -51,13 +53,13 @@ class SubstringPrefix(Rule):
     code = "SP114"
     name = "substring-prefix"
     category = "sargability"
-    node_types = (exp.EQ,)
+    node_types = (exp.EQ, exp.In)
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):
-        for side, other in ((node.this, node.expression), (node.expression, node.this)):
+        for side, others in _operands(node):
             prefix = _prefix(side)
-            if prefix is None or not is_constant(other):
+            if prefix is None or not all(is_constant(o) for o in others):
                 continue
             clause = ctx.predicate_clause(node)
             if clause is None or not filters_rows(node, clause):
@@ -65,18 +67,40 @@ class SubstringPrefix(Rule):
             column, length = prefix
             if ctx.scope_of(column) is not ctx.scope_of(node) or from_derived_table(ctx, column):
                 continue
+            if not or_keeps_index(ctx, node, clause, column):
+                continue
             resolved = ctx.resolve_column(column)
-            fix = _fix(ctx, node, column, length, other, resolved)
+            fix = _fix(ctx, node, column, length, others[0], resolved) if isinstance(node, exp.EQ) else None
             message = (
                 f"{shown(ctx, side)} compares a prefix of column {resolved.label} in a {clause.key.upper()} predicate, "
                 f"so no index on {column.name} can serve it and the substring is cut from every row."
             )
             if fix is not None:
                 help_text = f"ask for the prefix with LIKE: {fix.replacement}"
+            elif isinstance(node, exp.In):
+                help_text = (
+                    f"test each prefix with LIKE ({column.name} LIKE 'prefix%' OR ...), or index the expression "
+                    f"{_unqualified(unparen(side), ctx.dialect)} itself"
+                )
             else:
                 help_text = f"ask for the prefix with LIKE ({column.name} LIKE 'prefix%'), which an index can serve"
             return [ctx.finding(self, node, message, help_text, fix, data={"table": resolved.table_name, "column": column.name})]
         return None
+
+
+def _operands(node):
+    if isinstance(node, exp.In):
+        if node.args.get("query") is not None or node.args.get("unnest") is not None or not node.expressions:
+            return []
+        return [(node.this, list(node.expressions))]
+    return [(node.this, [node.expression]), (node.expression, [node.this])]
+
+
+def _unqualified(node, dialect: str) -> str:
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+    return copy.sql(dialect=dialect)
 
 
 def _prefix(side) -> tuple[exp.Column, int | None] | None:

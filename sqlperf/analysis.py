@@ -333,3 +333,32 @@ def filters_rows(node: exp.Expression, clause: exp.Expression) -> bool:
             return False
         parent = parent.parent
     return parent is clause
+
+
+def source_key(ctx, column: exp.Column) -> str | None:
+    """Which table instance ``column`` is read from: its alias, or its resolved table; None if unknown."""
+    if column.table:
+        return "alias:" + column.table.lower()
+    table = ctx.resolve_column(column).table_name
+    return "table:" + table.lower() if table else None
+
+
+def or_keeps_index(ctx, node: exp.Expression, clause: exp.Expression, column: exp.Column) -> bool:
+    """Could an index on ``column`` still serve ``node`` given the ORs around it?
+
+    Under ``a OR b`` an index helps only when every branch can be answered from the same
+    table (PostgreSQL then merges index scans). A branch on another table, or on a column
+    whose table cannot be told, means the rows are read anyway, so rewriting ``node`` gains
+    nothing and a finding would only nag.
+    """
+    key = None
+    child, parent = node, node.parent
+    while parent is not None and parent is not clause:
+        if isinstance(parent, exp.Or):
+            sibling = parent.expression if child is parent.this else parent.this
+            for other in own_columns(sibling):
+                key = key or source_key(ctx, column)
+                if key is None or source_key(ctx, other) != key:
+                    return False
+        child, parent = parent, parent.parent
+    return True
