@@ -234,3 +234,36 @@ def test_other_dialects_load_too():
     assert t.primary_key == ["id"] and t.column("name").type == "varchar(20)"
     assert [(ix.name, ix.columns, ix.unique) for ix in t.indexes[1:]] == [("t_name", ["name"], False), ("t_u", ["id", "name"], True)]
     assert schema.notes == []
+
+
+_FRAGMENTS = [
+    "CREATE TABLE t (a int PRIMARY KEY, b text REFERENCES u)",
+    "CREATE INDEX ON t (a DESC, lower(b)) WHERE a > 0",
+    "ALTER TABLE t ADD COLUMN c int, DROP COLUMN b",
+    "ALTER TABLE t RENAME COLUMN a TO z",
+    "ALTER TABLE t RENAME TO t2",
+    "DROP TABLE t2",
+    "DROP INDEX t_a_idx",
+    "ALTER TABLE t DROP CONSTRAINT t_pkey",
+    "CREATE UNIQUE INDEX x ON t USING hash (a)",
+    "ALTER INDEX x RENAME TO y",
+    "CREATE TABLE",
+    "((((",
+    "$$ unterminated",
+    "'",
+    "\x00",
+]
+
+
+def test_any_sequence_of_statements_loads_or_notes_never_raises():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=30), max_size=8))
+    def check(parts):
+        schema = apply_sql(Schema(), ";\n".join(parts))
+        for table in schema.unique_tables():
+            assert all(ix.table == table.name for ix in table.indexes)
+
+    check()
