@@ -41,11 +41,12 @@ class SubstringPrefix(Rule):
     ```
 
     ## Fix safety
-    The list form is reported with advice only. For `=`, the fix is written only when the substring starts at 1 and its length equals the length
-    of the compared literal, with `%`, `_` and the escape character `\\` escaped. It is safe in
-    PostgreSQL, where `=` and `LIKE` both compare characters exactly. It is unsafe in MySQL,
-    where `=` follows the collation (`'ä' = 'ae'` can be true under a German collation) but
-    `LIKE` matches character by character, and in SQLite, where `LIKE` ignores ASCII case.
+    The list form is reported with advice only. For `=`, the fix is written only when the
+    substring starts at 1 and its length equals the length of the compared literal, with `%`,
+    `_` and the escape character `\\` escaped. It is safe in PostgreSQL, where `=` and `LIKE`
+    both compare characters exactly. It is unsafe in MySQL, where `=` follows the collation
+    (`'ä' = 'ae'` can be true under a German collation) but `LIKE` matches character by
+    character, and in SQLite, where `LIKE` ignores ASCII case.
     A literal ending in a space (MySQL's `=` ignores trailing spaces, `LIKE` does not) or
     containing a backslash gets no fix.
     """
@@ -77,6 +78,8 @@ class SubstringPrefix(Rule):
             )
             if fix is not None:
                 help_text = f"ask for the prefix with LIKE: {fix.replacement}"
+                if ctx.dialect in ("postgres", "postgresql"):
+                    help_text += f" (indexed with text_pattern_ops unless {column.name} uses the C collation)"
             elif isinstance(node, exp.In):
                 help_text = (
                     f"test each prefix with LIKE ({column.name} LIKE 'prefix%' OR ...), or index the expression "
