@@ -7,7 +7,7 @@ imported only when a verification really runs.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -146,6 +146,12 @@ def verify_findings(
 
 
 def _verify_with(backend, findings: list[Finding], *, analyze: bool, options: dict | None, progress) -> list[Finding]:
+    session = getattr(backend, "session", None)
+    with session() if session is not None else nullcontext():
+        return _verify_all(backend, findings, analyze=analyze, options=options, progress=progress)
+
+
+def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dict | None, progress) -> list[Finding]:
     from sqlperf.verify.checks import plan_findings
     from sqlperf.verify.confirm import confirm_finding
     from sqlperf.verify.pg import DatabaseError

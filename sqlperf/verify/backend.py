@@ -68,6 +68,10 @@ class PostgresBackend:
     def target(self) -> str:
         return "the scratch database" if self.scratch else self.db.display_dsn
 
+    def session(self):
+        """One connection held for a whole verify run (see :meth:`Database.pinned`)."""
+        return self.db.pinned()
+
     @property
     def can_analyze(self) -> bool:
         return self.options.analyze

@@ -32,6 +32,8 @@ def to_numbered_params(sql: str) -> tuple[str, int]:
     >>> to_numbered_params("SELECT '?', x::int FROM t WHERE y = ? AND j ? 'k'")
     ("SELECT '?', x::int FROM t WHERE y = $1 AND j ? 'k'", 1)
     """
+    if not any(ch in sql for ch in "?:%$"):
+        return sql, 0
     out: list[str] = []
     names: dict[str, int] = {}
     highest = 0

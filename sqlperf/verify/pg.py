@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
@@ -181,6 +182,7 @@ class Database:
         self._pool = None
         self.server_version = 0
         self.has_hypopg = False
+        self._local = threading.local()
 
     @property
     def display_dsn(self) -> str:
@@ -222,6 +224,26 @@ class Database:
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Keep one pooled connection for this thread until the block ends.
+
+        A verify run plans statement after statement; checking a connection out of the pool
+        for each one costs more than the EXPLAIN itself.
+        """
+        if self._pool is None:
+            self.open()
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        conn = self._pool.getconn(timeout=self.settings.connect_timeout_s)
+        self._local.conn = conn
+        try:
+            yield
+        finally:
+            self._local.conn = None
+            self._pool.putconn(conn)
+
+    @contextmanager
     def transaction(self, *, read_write: bool = False) -> Iterator[psycopg.Connection]:
         """A connection inside a transaction that is rolled back whatever happens.
 
@@ -230,6 +252,18 @@ class Database:
         """
         if self._pool is None:
             self.open()
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None and not pinned.closed:
+            try:
+                try:
+                    if read_write:
+                        pinned.execute("BEGIN READ WRITE")
+                    yield pinned
+                finally:
+                    pinned.rollback()
+            except Exception as error:
+                raise self._translate(error) from None
+            return
         from psycopg_pool import PoolTimeout
 
         try:
