@@ -48,7 +48,11 @@ class JsonExtractionPredicate(Rule):
     SELECT id FROM events WHERE payload @> '{"status": "paid"}';
     ```
     MySQL: a generated column with an index, or a functional index on
-    `(CAST(payload->>'$.status' AS CHAR(32)))`; SQLite: an index on `json_extract(payload, '$.status')`.
+    `(CAST(payload->>'$.status' AS CHAR(255)))`; SQLite: an index on `json_extract(payload, '$.status')`.
+
+    ## Options
+    - `mysql_index_length` (default: 255): the `CHAR(n)` length suggested for a MySQL
+      functional index, which cannot index a JSON value without a cast to a sized type.
     """
 
     code = "SP112"
@@ -56,6 +60,7 @@ class JsonExtractionPredicate(Rule):
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.In, exp.Between, exp.Like, exp.ILike)
     fix_applicability = Applicability.DISPLAY
+    options = {"mysql_index_length": 255}
 
     def visit(self, node, ctx):
         for side, others in _operands(node):
@@ -77,7 +82,7 @@ class JsonExtractionPredicate(Rule):
                 f"{expression} extracts from JSON column {resolved.label} in a {clause.key.upper()} predicate, so "
                 "the planner parses every row's document and no index can serve the filter."
             )
-            help_text, fix = _advice(ctx, side, column, resolved.table_name)
+            help_text, fix = _advice(ctx, side, column, resolved.table_name, self.opts["mysql_index_length"])
             return [ctx.finding(self, node, message, help_text, fix, data={"table": resolved.table_name, "column": column.name})]
         return None
 
@@ -122,7 +127,7 @@ def _has_expression_index(table, side) -> bool:
         return False
 
 
-def _advice(ctx, side, column, table) -> tuple[str, Fix | None]:
+def _advice(ctx, side, column, table, mysql_length) -> tuple[str, Fix | None]:
     keys = [k.name for k in side.find_all(exp.JSONPathKey)] or [
         lit.this for lit in side.find_all(exp.Literal) if lit.is_string
     ]
@@ -137,7 +142,7 @@ def _advice(ctx, side, column, table) -> tuple[str, Fix | None]:
     if ctx.dialect == "mysql":
         return (
             f"add a generated column for the value and index it, or a functional index on "
-            f"(CAST({_unqualified(unparen(side), 'mysql')} AS CHAR(255)))",
+            f"(CAST({_unqualified(unparen(side), 'mysql')} AS CHAR({mysql_length})))",
             None,
         )
     return f"index the expression the query filters on (an expression index on {column.name})", None
