@@ -248,7 +248,10 @@ def _moved_text(ctx, node, side, form, span) -> str | None:
     tokens = ctx.spans.tokens
     text = ctx.source.text
     side_start, side_end = ctx.span(side)
-    column_lo, column_hi = ctx.spans.token_range(form.column)
+    column_range = ctx.spans.token_range(form.column)
+    if column_range is None:
+        return None
+    column_lo, column_hi = column_range
     if side.this is form.column:
         if column_hi + 2 >= len(tokens) or tokens[column_hi + 1].token_type not in (TokenType.PLUS, TokenType.DASH):
             return None

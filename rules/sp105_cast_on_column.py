@@ -130,7 +130,10 @@ def _fix(ctx, node, side, cast, column, others, column_type) -> Fix | None:
     """Remove the cast when the schema proves every integer keeps its value under it."""
     if column_type not in _INTEGER_WIDTH:
         return None
-    target = type_from_datatype(cast.to)
+    try:
+        target = type_from_datatype(cast.to)
+    except Exception:  # a type the normaliser does not know is not one we can reason about
+        return None
     widening = target in _INTEGER_WIDTH and _INTEGER_WIDTH[target] >= _INTEGER_WIDTH[column_type]
     if not (widening or (target == "numeric" and not cast.to.expressions)):
         return None
