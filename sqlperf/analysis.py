@@ -328,10 +328,16 @@ def filters_rows(node: exp.Expression, clause: exp.Expression) -> bool:
     value, not which rows are read, so an index could not serve it either way.
     """
     parent = node.parent
+    negated = False
     while parent is not None and parent is not clause:
         if not isinstance(parent, (exp.And, exp.Or, exp.Not, exp.Paren)):
             return False
+        negated ^= isinstance(parent, exp.Not)
         parent = parent.parent
+    # Negated, an equality or an OR becomes `<>` or an AND of `<>`, which no index serves either way;
+    # a negated range (NOT x > 5) is still a range.
+    if negated and not isinstance(node, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)):
+        return False
     return parent is clause
 
 
