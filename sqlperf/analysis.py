@@ -269,11 +269,18 @@ def shown(ctx, node: exp.Expression) -> str:
 
 
 def _all_leaves_positioned(node: exp.Expression) -> bool:
-    for child in node.walk():
+    stack = [node]
+    while stack:
+        child = stack.pop()
         if isinstance(child, (exp.DataType, exp.DataTypeParam, exp.Star)):
             continue
-        if not (child._meta and "start" in child._meta) and next(child.iter_expressions(), None) is None:
+        if child is not node and child.arg_key == "expression" and isinstance(child.parent, exp.Binary):
+            if not any(n._meta and "start" in n._meta for n in child.walk()):
+                continue  # a trailing operand without positions (`+ interval '2 hours'`): spans grow over it
+        children = list(child.iter_expressions())
+        if not children and not (child._meta and "start" in child._meta):
             return False
+        stack.extend(children)
     return True
 
 
