@@ -38,9 +38,9 @@ class CastOnColumn(Rule):
     row and compares. Writing the constant in the column's type keeps the column bare.
 
     A cast to `date` compared with a constant belongs to SP102 (which rewrites it to a range).
-    A cast of a text column to another text type (`varchar_col::text`) is not reported when
-    the schema shows the column is text: PostgreSQL sees through it and still uses the index.
-    Without a schema the finding says so, since the column may already be text.
+    In PostgreSQL a cast of a text column to another text type (`varchar_col::text`) is not
+    reported when the schema shows the column is text: PostgreSQL sees through it and still
+    uses the index. Without a schema the finding says so, since the column may be text.
 
     ## Example
     ```sql
@@ -85,13 +85,14 @@ class CastOnColumn(Rule):
                 continue  # a cast to date compared with a constant is SP102's
             resolved = ctx.resolve_column(column)
             column_type = resolved.definition.type if resolved.definition is not None else None
-            to_text = cast.to.this in _TEXT_TYPES
+            # PostgreSQL sees through a cast between text types (varchar is stored as text); others do not.
+            to_text = cast.to.this in _TEXT_TYPES and ctx.dialect in ("postgres", "postgresql")
             if to_text and column_type is not None and type_family(column_type) == "text":
-                continue  # text to text: PostgreSQL sees through it, and the column is text anyway
+                continue
             if column_type is not None and _same_type(column_type, cast.to):
                 continue  # a cast to the column's own type is a no-op the planner removes
             target = _written_type(ctx, cast)
-            # Without a schema a text column cast to text cannot be told apart; PostgreSQL sees through that one.
+            # Without a schema a text column cast to text cannot be told apart from a number cast to text.
             hedge = f"unless {column.name} is already text, " if to_text and column_type is None else ""
             message = (
                 f"{shown(ctx, cast)} converts column {resolved.label} to {target} in a {clause.key.upper()} predicate, "
