@@ -70,16 +70,13 @@ class OrAcrossColumns(Rule):
         table = _one_table(ctx, columns)
         if table is None or any(from_derived_table(ctx, c) for c in columns):
             return None
-        if _driven_by_equality(ctx, node, table, {c.name.lower() for c in columns}):
+        if _driven_by_other_filter(ctx, node, table, {c.name.lower() for c in columns}):
             return None
-        names = []
-        for c in columns:
-            if c.name not in names:
-                names.append(c.name)
+        names = list(dict.fromkeys(c.name for c in columns))
         label = table[1]
         message = (
-            f"OR across columns {', '.join(names)} of {label}: no single index serves it, so the planner "
-            "scans the table unless it can merge a separate index on each column."
+            f"OR across columns {', '.join(f'{label}.{n}' for n in names)}: no single index serves it, so the "
+            "planner scans the table unless it can merge a separate index on each column."
         )
         branches_sql = _union_branches(ctx, branches, columns)
         fix = Fix(Applicability.DISPLAY, replacement=" UNION ALL ".join(f"... WHERE {b}" for b in branches_sql),
@@ -151,21 +148,21 @@ def _one_table(ctx, columns) -> tuple[str, str] | None:
     return next(iter(keys)), label
 
 
-def _driven_by_equality(ctx, node, table, or_columns) -> bool:
+def _driven_by_other_filter(ctx, node, table, or_columns) -> bool:
     """A filter or join key on another column of the same table, ANDed with the OR, lets an index drive."""
     child, parent = node, node.parent
     while isinstance(parent, (exp.Paren, exp.And)):
         if isinstance(parent, exp.And):
             sibling = parent.expression if child is parent.this else parent.this
             for conjunct in _conjuncts(sibling):
-                for column in _equality_columns(conjunct):
+                for column in _driving_columns(conjunct):
                     if column.name.lower() not in or_columns and _one_table(ctx, [column]) == table:
                         return True
         child, parent = parent, parent.parent
     return False
 
 
-def _equality_columns(conjunct) -> list[exp.Column]:
+def _driving_columns(conjunct) -> list[exp.Column]:
     """Columns an index could drive the query by: ``col = 5``, ``col > now()``, ``col IN (1, 2)``,
     or a join key ``o.customer_id = c.id``."""
     if isinstance(conjunct, exp.EQ):
