@@ -77,6 +77,7 @@ class ArithmeticOnColumn(Rule):
       daylight-saving change, so the two forms disagree within that hour;
     - an interval is in months or years: `+ 1 month` clamps to the end of shorter months
       and cannot be undone by `- 1 month`;
+    - the column or the compared value is a time of day, which wraps at midnight;
     - a term or the compared value is a bind parameter: the database infers the parameter's
       type from the expression it stands in, and that expression changes.
 
@@ -286,6 +287,8 @@ def _safety(form, others, resolved, numeric) -> Applicability | None:
         if family == "float":
             safe = False
     else:
+        if _time_of_day(column_type, others):
+            safe = False  # time of day wraps at midnight: t + 1 hour > 23:30 is not t > 22:30
         for _, term in form.terms:
             units = _interval_units(term)
             if units is None:
@@ -296,6 +299,17 @@ def _safety(form, others, resolved, numeric) -> Applicability | None:
                 continue
             safe = False
     return Applicability.SAFE if safe else Applicability.UNSAFE
+
+
+def _time_of_day(column_type: str, others) -> bool:
+    if column_type.lower().startswith("time") and not column_type.lower().startswith("timestamp"):
+        return True
+    kinds = (exp.CurrentTime, exp.Localtime)
+    for other in others:
+        for node in other.walk():
+            if isinstance(node, kinds) or (isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.TIME, exp.DataType.Type.TIMETZ)):
+                return True
+    return False
 
 
 def _wall_clock_type(type_name: str) -> bool:
