@@ -44,7 +44,7 @@ def test_explain_json(users_dsn):
 
 def test_check_verify_with_dsn_from_environment(users_dsn, tmp_path):
     sql = tmp_path / "q.sql"
-    sql.write_text("SELECT id FROM users WHERE lower(email) = 'user9@example.com';\n")
+    sql.write_text("SELECT id FROM users WHERE lower(email) = 'user9@example.com';\nSELECT * FROM users WHERE email = 'x';\n")
     result = CliRunner(env={"SQLPERF_DSN": users_dsn}).invoke(
         cli, ["check", str(sql), "--verify", "--allow-index-build", "--format", "json", "--no-cache"]
     )
@@ -54,6 +54,8 @@ def test_check_verify_with_dsn_from_environment(users_dsn, tmp_path):
     assert codes["SP101"]["verification"]["status"] == "confirmed"
     assert codes["SP101"]["verification"]["cost_after"] < codes["SP101"]["verification"]["cost_before"]
     assert "SP601" in codes
+    # with a DSN and no other schema source, the schema rules read that database's catalog
+    assert codes["SP201"]["verification"]["status"] == "confirmed"
 
 
 @pytest.mark.parametrize("command", [["explain", "SELECT 1 FROM t WHERE lower(a) = 'x'"], ["check", "{sql}", "--verify", "--no-cache"]])

@@ -39,6 +39,8 @@ def seq_scan_on_large_table(plan: Plan, table_rows: Callable[[str], float | None
             total = table_rows(_qualified(node)) or 0.0
             kept = node.plan_rows
             read = total
+            if _default_guess(node.filter, kept, total):
+                continue
         if total <= opts["min_table_rows"] or read <= 0:
             continue
         share = kept / read
@@ -51,6 +53,19 @@ def seq_scan_on_large_table(plan: Plan, table_rows: Callable[[str], float | None
         help = "index the filtered columns (or make the predicate sargable) so the planner can use an Index Scan"
         out.append(("SP601", "seq-scan-on-large-table", message, help, {"relation": node.relation, "filter": node.filter, "rows": total, "kept": kept}))
     return out
+
+
+# PostgreSQL's selectivity guesses when it has no statistics for an expression
+# (DEFAULT_EQ_SEL, DEFAULT_MATCH_SEL and DEFAULT_INEQ_SEL in selfuncs.h).
+_DEFAULT_SELECTIVITIES = (0.005, 1.0 / 3.0)
+
+
+def _default_guess(filter_: str, kept: float, total: float) -> bool:
+    """An estimate that is the planner's stock guess for a function of a column, not evidence."""
+    if total <= 0 or "(" not in filter_.strip("()"):
+        return False
+    share = kept / total
+    return any(abs(share - guess) <= guess * 0.02 for guess in _DEFAULT_SELECTIVITIES)
 
 
 def plan_row_misestimate(plan: Plan, table_rows, opts: dict) -> list[tuple]:

@@ -22,7 +22,7 @@ from sqlperf.verify.plan import Plan, PlanNode
 
 DEFAULT_OPTIONS = {
     # An index (or rewrite) counts only when the total cost falls by at least this share.
-    "min_cost_reduction": 0.3,
+    "min_cost_reduction": 0.5,
     # An equality that matches more than this share of a table is not worth an index.
     "max_equality_share": 0.05,
 }
@@ -110,7 +110,8 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
         if few:
             return _verdict("not-confirmed", f"{evidence}; {few}", before, after, evidence)
         if _cheaper(before, after, opts):
-            return _verdict("confirmed", f"{evidence}; with index {_short(ddl)}", before, after, evidence)
+            how = "with the fix and index" if fixed else "with index"
+            return _verdict("confirmed", f"{evidence}; {how} {_short(ddl)}", before, after, evidence)
         return _verdict("not-confirmed", f"{evidence}; an index is usable but saves little (the table is small)", before, after, evidence)
     return _verdict(
         "not-confirmed",
@@ -207,12 +208,14 @@ def _expression_index(table: str, expression: str) -> str:
 # -- index advice -----------------------------------------------------------------------------
 
 def _index_ddl(finding: Finding) -> str | None:
-    fix = finding.fix
-    if fix is None or not fix.replacement:
-        return None
-    for part in fix.replacement.split(";"):
-        if _INDEX_DDL.match(part):
-            return part.strip()
+    """The CREATE INDEX a finding suggests: its ``data["ddl"]`` or its display fix."""
+    candidates = [finding.data.get("ddl") or ""]
+    if finding.fix is not None and finding.fix.replacement:
+        candidates.append(finding.fix.replacement)
+    for text in candidates:
+        for part in str(text).split(";"):
+            if _INDEX_DDL.match(part):
+                return part.strip()
     return None
 
 
@@ -223,7 +226,9 @@ def _confirm_index(backend, finding: Finding, sql: str, before: Plan, ddl: str, 
     if used and _cheaper(before, after, opts):
         return _verdict("confirmed", f"with index {_short(ddl)} the planner uses it; {change}", before, after, _short(ddl))
     if used:
-        return _verdict("not-confirmed", f"the planner would use {_short(ddl)} but the cost barely moves ({change})", before, after)
+        share = float(opts["min_cost_reduction"])
+        reason = f"the planner would use {_short(ddl)} but the cost falls by less than {share:.0%} ({change})"
+        return _verdict("not-confirmed", reason, before, after)
     return _verdict("not-confirmed", f"the planner would not use {_short(ddl)} ({change})", before, after)
 
 
