@@ -91,6 +91,8 @@ def _rewrite(ctx, node, predicate, select) -> tuple[str, bool] | None:
     if isinstance(inner, exp.Star) or inner.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Select) is not None:
         return None
     outer = predicate.this
+    if any(isinstance(n, (exp.Placeholder, exp.Parameter)) for side in (outer, inner) for n in side.walk()):
+        return None  # a bind parameter has no position: the copied text could stop short of it
     if isinstance(outer, exp.Tuple) or ctx.spans.token_range(outer) is None or ctx.spans.token_range(inner) is None:
         return None
     outer_sql = _qualified(ctx, outer, select)

@@ -1,7 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from sqlperf.analysis import literal_value, predicate_span, unparen
+from sqlperf.analysis import literal_value, predicate_span, shown, unparen
 from sqlperf.rule import Applicability, Edit, Fix, Rule
 
 _NOT_MOVABLE = (exp.AggFunc, exp.Window, exp.Subquery, exp.Select, exp.Rand, exp.Uuid)
@@ -60,9 +60,9 @@ class HavingWithoutAggregate(Rule):
         movable = [c for c in conjuncts if _movable(ctx, c, grouped, aliases, select)]
         if not movable:
             return None
-        shown = ", ".join(" ".join(ctx.text(c).split()) for c in movable)
+        listed = ", ".join(" ".join(shown(ctx, c).split()) for c in movable)
         message = (
-            f"HAVING {shown} uses no aggregate, so every row is read and grouped before whole groups are thrown away; "
+            f"HAVING {listed} uses no aggregate, so every row is read and grouped before whole groups are thrown away; "
             "in WHERE it would filter rows first and could use an index."
         )
         fix = _fix(ctx, select, group, node, conjuncts, movable)

@@ -56,6 +56,8 @@ class NullComparison(Rule):
             return None
         if ctx.spans.token_range(other) is None:
             return None  # NULL = NULL, CURRENT_DATE = NULL: nothing positioned to anchor an exact edit
+        if any(isinstance(n, (exp.Placeholder, exp.Parameter)) for n in other.walk()):
+            return None  # a bind parameter has no position, so the operand's span may stop short of it
         negated = isinstance(node, exp.NEQ)
         operand = ctx.text(other)
         if isinstance(other, (exp.Predicate, exp.Connector, exp.Not)) and not isinstance(other, exp.Paren):
