@@ -201,7 +201,7 @@ def compared_operands(node: exp.Expression) -> list[tuple[exp.Expression, list[e
 
 
 def from_derived_table(ctx, column: exp.Column) -> bool:
-    """True when ``column`` is known to come from a CTE or derived table rather than a base table.
+    """True when ``column`` comes, or may come, from a CTE or derived table rather than a base table.
 
     Such a column has no index of its own; a predicate on it is the derived query's business.
     """
@@ -212,7 +212,11 @@ def from_derived_table(ctx, column: exp.Column) -> bool:
     if column.table:
         source = sources.get(column.table)
         return source is not None and not isinstance(source, exp.Table)
-    return bool(sources) and not any(isinstance(s, exp.Table) for s in sources.values())
+    if not any(not isinstance(s, exp.Table) for s in sources.values()):
+        return False
+    # Unqualified next to a CTE or derived table: unless the schema places it in a base table,
+    # it may well be the derived one's column, and a finding would be a guess.
+    return ctx.resolve_column(column).table_name is None
 
 
 def _token_types(*names: str) -> frozenset:
