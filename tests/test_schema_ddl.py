@@ -259,7 +259,7 @@ def test_any_sequence_of_statements_loads_or_notes_never_raises():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=40, deadline=None, database=None)
+    @settings(max_examples=25, deadline=None, database=None)
     @given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=30), max_size=8))
     def check(parts):
         schema = apply_sql(Schema(), ";\n".join(parts))
