@@ -50,7 +50,7 @@ class LimitWithoutOrder(Rule):
         count = limit.args.get("expression") if isinstance(limit, exp.Limit) else limit.args.get("count")
         if isinstance(limit, exp.Limit) and literal_value(count) == 0:
             return None  # LIMIT 0 returns no row: used to learn a result's shape
-        if _under_exists(node) or _order_cannot_matter(node):
+        if _under_exists(node) or _order_cannot_matter(node) or _at_most_one_row(ctx, node):
             return None
         start, end = ctx.span(limit)
         keyword = keyword_before(ctx.statement.tokens, start, _KEYWORDS, skip=_FETCH_WORDS)
@@ -107,3 +107,35 @@ def _tables(ctx, node) -> list[str]:
     if scope is None or scope.expression is not node:
         return []
     return sorted({s.name for s in scope.sources.values() if isinstance(s, exp.Table)})
+
+
+def _at_most_one_row(ctx, node) -> bool:
+    """One table filtered by equality on its whole primary or unique key (from the schema; without
+    one, a column named ``id``): ``SELECT * FROM users WHERE id = 5 LIMIT 1`` has no order to lose."""
+    if not isinstance(node, exp.Select) or node.args.get("joins") or node.args.get("where") is None:
+        return False
+    source = node.args.get("from_")
+    table = source.this if source is not None else None
+    if not isinstance(table, exp.Table):
+        return False
+    key = table.alias_or_name
+    pinned = set()
+    condition = node.args["where"].this
+    conjuncts = [condition]
+    while any(isinstance(c, exp.And) for c in conjuncts):
+        conjuncts = [part for c in conjuncts for part in ((c.this, c.expression) if isinstance(c, exp.And) else (c,))]
+    for conjunct in conjuncts:
+        if not isinstance(conjunct, exp.EQ):
+            continue
+        for side, other in ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this)):
+            if isinstance(side, exp.Column) and side.table in ("", key) and not any(
+                c.table in ("", key) for c in other.find_all(exp.Column)
+            ):
+                pinned.add(side.name.lower())
+    if not pinned:
+        return False
+    schema_table = ctx.schema.table(table.name, table.db or None) if ctx.schema is not None else None
+    if schema_table is None:
+        return "id" in pinned
+    keys = [schema_table.primary_key, *schema_table.unique, *(ix.columns for ix in schema_table.indexes if ix.unique and not ix.where)]
+    return any(k and {c.lower() for c in k} <= pinned for k in keys)
