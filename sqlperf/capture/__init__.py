@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import types
 
-__all__ = ["capture", "CaptureError", "CaptureResult"]
+__all__ = ["capture", "CaptureError", "CaptureResult", "SqlperfASGIMiddleware", "SqlperfWSGIMiddleware"]
 
 
 def __getattr__(name: str):
@@ -22,6 +22,10 @@ def __getattr__(name: str):
         from sqlperf.capture import api
 
         return getattr(api, name)
+    if name in ("SqlperfWSGIMiddleware", "SqlperfASGIMiddleware"):
+        from sqlperf.capture import middleware
+
+        return getattr(middleware, name)
     raise AttributeError(f"module 'sqlperf.capture' has no attribute {name!r}")
 
 

@@ -97,22 +97,42 @@ def _kind(frame) -> int:
     return kind
 
 
-# (id(code), line) -> (code, CallSite); the code object is kept so its id stays unique.
+# (id(code), instruction offset) -> (code, CallSite); the code object is kept so its id
+# stays unique. Keyed by the offset, not the line: a frame's f_lasti is an attribute read,
+# while f_lineno scans the code's line table on every access.
 _sites: dict[tuple, tuple[object, CallSite]] = {}
 
 
 def _site(frame) -> CallSite:
     code = frame.f_code
-    line = frame.f_lineno
-    key = (id(code), line)
+    key = (id(code), frame.f_lasti)
     cached = _sites.get(key)
     if cached is not None and cached[0] is code:
         return cached[1]
     if len(_sites) > 50_000:
         _sites.clear()
-    site = CallSite(code.co_filename, line, function_name(code))
+    site = CallSite(code.co_filename, frame.f_lineno, function_name(code))
     _sites[key] = (code, site)
     return site
+
+
+_lines: dict[tuple, int] = {}
+
+
+def line_of(code, offset: int) -> int:
+    """The source line of the instruction at byte ``offset`` of ``code``."""
+    key = (id(code), offset)
+    line = _lines.get(key)
+    if line is None:
+        line = code.co_firstlineno
+        for start, end, number in code.co_lines():
+            if start <= offset < end:
+                line = number if number is not None else line
+                break
+        if len(_lines) > 50_000:
+            _lines.clear()
+        _lines[key] = line
+    return line
 
 
 def _parent_greenlet_frame():
@@ -159,33 +179,73 @@ def release_finished_frames() -> None:
             _held.pop(key, None)
 
 
+# Per frame: (code object, instruction offset, activation); line_of() turns the offset into a line.
 Frames = tuple[tuple[object, int, int], ...]
 
 
-def walk(skip: int, depth: int) -> tuple[CallSite | None, Frames, str]:
+# Statement text -> (depth of its call site from walk(), code of the frame just below the
+# call site, the SQLAlchemy entry point). The same statement nearly always arrives along
+# the same path, so the next walk checks that one frame pair instead of visiting every
+# frame in between (see _shortcut).
+_depths: dict[str, tuple[int, object, str]] = {}
+
+
+def _shortcut(key: str):
+    known = _depths.get(key)
+    if known is None:
+        return None
+    depth, below, entry = known
+    try:
+        inner = sys._getframe(depth)  # +1 for this helper's own frame, -1 for the frame below
+    except ValueError:
+        return None
+    if inner.f_code is not below:
+        return None
+    frame = inner.f_back
+    # The frame below is the same SQLAlchemy (or library) code as last time and this one is
+    # the application's: the path is the same length, so no application frame lies between.
+    if frame is None or _kinds.get(frame.f_code.co_filename) != USER:
+        return None
+    return frame, entry
+
+
+def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str]:
     """The call site of the statement being executed, its first ``depth`` frames, and the
     SQLAlchemy API the application called (``Session.get``, ``Query.first``).
 
-    Each frame is ``(code object, line, activation)``; the first one is the call site.
+    Each frame is ``(code object, instruction offset, activation)``; the first one is the
+    call site.
+    ``key`` (the statement text) lets a repeated statement skip the walk (see _shortcut).
     """
+    found = _shortcut(key) if key is not None else None
+    if found is not None:
+        frame, entry = found
+        return _site(frame), _frames(frame, depth), entry
     try:
         frame = sys._getframe(skip)
     except ValueError:
         return None, (), ""
-    kind_of = _kind
+    kinds = _kinds
     entry = ""
     fallback = None
     crossed = False
+    steps = skip
+    below = None
     while True:
         while frame is not None:
-            kind = kind_of(frame)
+            # Inlined: this loop runs for every frame between the driver and the application.
+            kind = kinds.get(frame.f_code.co_filename)
+            if kind is None:
+                kind = _kind(frame)
             if kind == USER:
                 break
             if kind == SQLALCHEMY:
                 entry = frame.f_code.co_qualname
             elif kind == LIBRARY and fallback is None:
                 fallback = frame
+            below = frame
             frame = frame.f_back
+            steps += 1
         if frame is not None or crossed:
             break
         crossed = True
@@ -196,12 +256,21 @@ def walk(skip: int, depth: int) -> tuple[CallSite | None, Frames, str]:
         frame = fallback
         if frame is None:
             return None, (), entry
-    site = _site(frame)
+    elif key is not None and not crossed and below is not None:
+        if len(_depths) > 20_000:
+            _depths.clear()
+        _depths[key] = (steps, below.f_code, entry)
+    return _site(frame), _frames(frame, depth), entry
+
+
+def _frames(frame, depth: int) -> Frames:
     frames = []
+    held = _held
     current = frame
     for _ in range(depth):
         if current is None:
             break
-        frames.append((current.f_code, current.f_lineno, activation(current)))
+        known = held.get(id(current))
+        frames.append((current.f_code, current.f_lasti, known[1] if known is not None else activation(current)))
         current = current.f_back
-    return site, tuple(frames), entry
+    return tuple(frames)

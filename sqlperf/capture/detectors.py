@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from sqlperf.capture.callsite import CallSite, display_path, function_name
+from sqlperf.capture.callsite import CallSite, display_path, function_name, line_of
 from sqlperf.capture.fingerprint import SELECT, WRITES
 from sqlperf.capture.loads import DEFERRED, EXPIRED, n_plus_one_advice, row_by_row_advice
 from sqlperf.capture.recorder import CapturedStatement
@@ -77,8 +77,8 @@ def _loop_groups(statements: Iterable[CapturedStatement]) -> dict[tuple, list[Ca
     groups: dict[tuple, list[CapturedStatement]] = defaultdict(list)
     for statement in statements:
         path: tuple = ()
-        for level, (code, line, activation) in enumerate(statement.frames):
-            path += ((id(code), line),)
+        for level, (code, offset, activation) in enumerate(statement.frames):
+            path += ((id(code), offset),)
             groups[(statement.fingerprint, path, level, activation)].append(statement)
     return groups
 
@@ -112,7 +112,8 @@ def _loop_finding(code: str, members: list[CapturedStatement], level: int, root)
     count = len(members)
     loop = ""
     if level > 0:
-        loop_code, loop_line, _ = first.frames[level]
+        loop_code, loop_offset, _ = first.frames[level]
+        loop_line = line_of(loop_code, loop_offset)
         calls = f"{level} call{'s' if level > 1 else ''}"
         loop = f" (the loop is {calls} up, at {display_path(loop_code.co_filename, root)}:{loop_line} in {function_name(loop_code)})"
     if code == "SP501":
@@ -154,7 +155,7 @@ def _duplicates(statements, threshold: int, root) -> list[Finding]:
             continue
         by_activation: dict[int, list[CapturedStatement]] = defaultdict(list)
         for member in members:
-            for _code, _line, activation in member.frames:
+            for _code, _offset, activation in member.frames:
                 by_activation[activation].append(member)
         shared = max(by_activation.values(), key=len)
         if len(shared) <= threshold:

@@ -27,8 +27,17 @@ class OrmLoad:
 
 
 def describe(state) -> OrmLoad | None:
-    """The load an ``ORMExecuteState`` stands for, or None for an ordinary query."""
-    if state.lazy_loaded_from is not None:
+    """The load an ``ORMExecuteState`` stands for, or None for an ordinary query.
+
+    Runs for every ORM execution, so it reads the load options once and returns early for
+    the common case (ORMExecuteState's own properties recompute them on each access).
+    """
+    if not state.is_select:
+        return None  # ORM-enabled UPDATE/DELETE: no load options at all
+    options = state.execution_options.get("_sa_orm_load_options")
+    if options is None:
+        return None
+    if options._lazy_loaded_from is not None:
         path = state.loader_strategy_path
         prop = path[-1] if path is not None and len(path) else None
         if prop is None or not hasattr(prop, "key"):
@@ -36,10 +45,8 @@ def describe(state) -> OrmLoad | None:
         parent = prop.parent.class_.__name__
         direction = getattr(getattr(prop, "direction", None), "name", "")
         return OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE")
-    if state.is_column_load:
-        refresh = state.load_options._refresh_state
-        if refresh is None:
-            return None
+    refresh = options._refresh_state
+    if refresh is not None:
         parent = refresh.class_.__name__
         if refresh.expired_attributes:
             return OrmLoad(EXPIRED, parent, "*")

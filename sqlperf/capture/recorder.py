@@ -127,6 +127,21 @@ def install() -> None:
         _installed_on.append(Engine)
 
 
+def uninstall() -> None:
+    """Detach the listeners (benchmarks compare against SQLAlchemy without them)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    with _lock:
+        if not any(cls is Engine for cls in _installed_on):
+            return
+        event.remove(Engine, "before_cursor_execute", _before_cursor_execute)
+        event.remove(Engine, "after_cursor_execute", _after_cursor_execute)
+        event.remove(Session, "do_orm_execute", _do_orm_execute)
+        _installed_on[:] = [cls for cls in _installed_on if cls is not Engine]
+
+
 def _active_scopes() -> tuple[Scope, ...]:
     scopes = _scopes.get()
     if not scopes and _thread_scopes:
@@ -137,9 +152,12 @@ def _active_scopes() -> tuple[Scope, ...]:
 def _do_orm_execute(state) -> None:
     if not _active_scopes():
         return
-    load = describe(state)
+    try:
+        load = describe(state)
+    except Exception:  # an attribution we cannot make must never break the application's query
+        return
     if load is not None:
-        _pending.set((state.load_options, load))
+        _pending.set((state.execution_options.get("_sa_orm_load_options"), load))
 
 
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -148,11 +166,18 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         if not _thread_scopes:
             return
         scopes = _thread_scopes[-1]
+    try:
+        _record(scopes, conn, statement, parameters, context, executemany)
+    except Exception:  # a statement sqlperf cannot describe must still reach the database
+        pass
+
+
+def _record(scopes, conn, statement, parameters, context, executemany) -> None:
     shape = shape_of(statement)
     if shape.ignored:
         return
-    depth = scopes[-1].depth
-    site, frames, entry = callsite.walk(2, depth)
+    # Two frames up is SQLAlchemy's dispatcher calling _before_cursor_execute.
+    site, frames, entry = callsite.walk(3, scopes[-1].depth, statement)
     load = None
     if shape.kind == SELECT:
         pending = _pending.get()
