@@ -201,10 +201,10 @@ def create_index(schema: Schema, tree: exp.Create, origin: str) -> bool:
     if table is None:
         schema.notes.append(f"{origin}: index {index.name} is on unknown table {table_node.name}")
         return False
-    existing = table.index(index.name)
+    existing = next((ix for ix in table.indexes if ix.name.lower() == index.name.lower()), None)
     if existing is not None and tree.args.get("exists"):
         return False
-    if existing is not None and existing in table.indexes:
+    if existing is not None:
         table.indexes.remove(existing)  # replayed over a schema that already holds it: no duplicate
     table.indexes.append(index)
     return True
