@@ -1,5 +1,6 @@
 from sqlglot import exp
 
+from sqlperf.analysis import COMPARISONS, literal_value
 from sqlperf.rule import Applicability, Rule
 
 
@@ -46,7 +47,7 @@ class CorrelatedSubqueryInSelect(Rule):
         if not isinstance(node.this, (exp.Select, exp.Union)) or isinstance(node.parent, (exp.In, exp.Exists, exp.Array)):
             return None
         outer = _outer_select(node)
-        if outer is None:
+        if outer is None or _counted_for_existence(node):
             return None
         inner_scope = ctx.scope_of(node.this)
         outer_scope = ctx.scope_of(outer)
@@ -107,3 +108,12 @@ def _unqualified_outer(ctx, column, inner_scope, outer_scope) -> bool:
         isinstance(s, exp.Table) and (t := ctx.schema.table(s.name, s.db or None)) is not None and t.column(column.name) is not None
         for s in outer_scope.sources.values()
     )
+
+
+def _counted_for_existence(node) -> bool:
+    """``(SELECT count(*) ...) > 0``: SP304 reports it, and its EXISTS fix settles this rule too."""
+    parent = node.parent
+    if not isinstance(parent, COMPARISONS) or not isinstance(node.this, exp.Select) or len(node.this.expressions) != 1:
+        return False
+    other = parent.expression if node is parent.this else parent.this
+    return isinstance(node.this.expressions[0].unalias(), exp.Count) and literal_value(other) in (0, 1)

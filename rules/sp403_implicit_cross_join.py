@@ -55,9 +55,9 @@ class ImplicitCrossJoin(Rule):
             return None
         links = _Links(keys)
         for index, (item, join) in enumerate(zip(items[1:], joins), start=1):
-            if not _implicit(join, ctx) or not isinstance(item, (exp.Table, exp.Subquery)) or _one_row(scope.sources[keys[index]]):
+            if not _implicit(join, ctx) or not _relation(item) or _one_row(scope.sources[keys[index]]):
                 links.join_all(keys[index])  # conditioned, explicit CROSS, LATERAL, a function or a single row
-        if _one_row(scope.sources[keys[0]]) or not isinstance(items[0], (exp.Table, exp.Subquery)):
+        if _one_row(scope.sources[keys[0]]) or not _relation(items[0]):
             links.join_all(keys[0])
         conditions = []
         where = node.args.get("where")
@@ -93,6 +93,11 @@ def _implicit(join, ctx) -> bool:
         # SQLite's parser records a comma join as CROSS too: only the written keyword says which it was.
         return keyword_before(ctx.statement.tokens, ctx.span(join.this)[0], {TokenType.COMMA}) is not None
     return True
+
+
+def _relation(item) -> bool:
+    """A named table or a derived table; a table function (``generate_series(...)``, ``unnest``) is not."""
+    return (isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier)) or isinstance(item, exp.Subquery)
 
 
 def _one_row(source) -> bool:
