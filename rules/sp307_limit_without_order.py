@@ -91,6 +91,8 @@ def _order_cannot_matter(node) -> bool:
 
 
 def _is_aggregate(node) -> bool:
+    if isinstance(node, exp.Star):
+        return False
     if is_constant(node):
         return True
     if isinstance(node, exp.Window):
