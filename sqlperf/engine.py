@@ -50,6 +50,9 @@ class Linter:
         self.dialect = get_dialect(self.dialect_name)
         self.schema = schema if schema else None
         self.notes: list[str] = []
+        if self.schema is not None:
+            # What the schema loaders skipped (an unsupported ALTER, a statement that does not parse).
+            self.notes.extend(f"schema: {note}" for note in self.schema.notes)
         codes = selected_codes(self.registry, settings)
         self.codes = codes
         self.rules: dict[str, Rule] = {}

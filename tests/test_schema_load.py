@@ -36,3 +36,13 @@ def test_later_sources_replace_tables_of_earlier_ones(tmp_path):
 def test_relative_paths_resolve_against_base():
     schema = load_schema(["fixtures/schema/migrations/*.sql"], base=ROOT)
     assert {t.name for t in schema.unique_tables()} == {"orgs", "users", "products", "orders", "order_items"}
+
+
+def test_verbose_notes_carry_what_the_loader_skipped(tmp_path):
+    from sqlperf.config import Settings
+    from sqlperf.engine import Linter
+
+    (tmp_path / "s.sql").write_text("CREATE TABLE t (a int);\nALTER TABLE t SET SCHEMA x;\n")
+    schema = load_schema(["s.sql"], base=tmp_path)
+    linter = Linter(Settings(), schema=schema)
+    assert any("SET SCHEMA" in note and note.startswith("schema: ") for note in linter.notes)
