@@ -2,6 +2,7 @@ from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
 from sqlperf.schema.advice import suggest_index
+from sqlperf.schema.normalize import type_family
 from sqlperf.schema.usage import later_in_composite, leads_usable_index, query_usage, small_table, sort_columns_for
 
 
@@ -54,7 +55,8 @@ class UnindexedFilterColumn(Rule):
             return None
         findings = []
         for alias, table in usage.tables.items():
-            filters = usage.filters_on(alias)
+            # A boolean splits a table in two: an index on it alone is rarely worth its writes.
+            filters = [f for f in usage.filters_on(alias) if type_family(table.column(f.column).type) != "boolean"]
             if not filters or small_table(table, self.opts["min_rows"]):
                 continue
             if leads_usable_index(table, usage, alias):
