@@ -35,9 +35,10 @@ class UnionInsteadOfUnionAll(Rule):
     The fix (replace `UNION` with `UNION ALL`) is unsafe: `UNION` also removes duplicates
     *within* each branch and between branches, so after the fix a row that occurs twice is
     returned twice. It keeps the result exactly when no branch can return a duplicate row and
-    no two branches can return the same row, or when the result only feeds `IN`, `EXISTS`,
-    `DISTINCT` or `GROUP BY`, which ignore duplicates. Apply it with `--unsafe-fixes` once you
-    know which holds.
+    no two branches can return the same row, or when the result only feeds `DISTINCT` or
+    `GROUP BY`, which ignore duplicates; apply it with `--unsafe-fixes` once you know which
+    holds. When the union is the subquery of `IN (...)` or `EXISTS (...)`, which ignore
+    duplicates by definition, the fix is marked safe.
     """
 
     code = "SP404"
@@ -53,13 +54,20 @@ class UnionInsteadOfUnionAll(Rule):
         if keyword is None:
             return None
         start, end = keyword
+        if _membership_test(node):
+            message = (
+                "UNION removes duplicate rows that IN / EXISTS ignore anyway, so sorting or hashing every row of both "
+                "branches is wasted work."
+            )
+            fix = Fix(Applicability.SAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "IN and EXISTS ignore duplicates")
+        else:
+            message = (
+                "UNION removes duplicate rows, so the database must sort or hash every row of both branches before "
+                "returning any; if the branches cannot overlap, that work is wasted."
+            )
+            fix = Fix(Applicability.UNSAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "keep duplicate rows instead of removing them")
         finding = ctx.finding(
-            self,
-            node,
-            "UNION removes duplicate rows, so the database must sort or hash every row of both branches before "
-            "returning any; if the branches cannot overlap, that work is wasted.",
-            "write UNION ALL when the branches cannot return the same row or duplicates do not matter",
-            Fix(Applicability.UNSAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "keep duplicate rows instead of removing them"),
+            self, node, message, "write UNION ALL when the branches cannot return the same row or duplicates do not matter", fix
         )
         finding.start, finding.end = start, end
         finding.line, finding.column = ctx.source.position(start)
@@ -84,3 +92,13 @@ def _union_keyword(ctx, node) -> tuple[int, int] | None:
             return token.start, end
     return None
 
+
+
+def _membership_test(node) -> bool:
+    """The union only feeds ``IN (...)`` or ``EXISTS (...)``, where duplicates change nothing."""
+    child, parent = node, node.parent
+    while isinstance(parent, (exp.Union, exp.Subquery, exp.Paren)):
+        child, parent = parent, parent.parent
+    if isinstance(parent, exp.Exists):
+        return True
+    return isinstance(parent, exp.In) and child.arg_key == "query"
