@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 
 SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 CREATE TABLE customers (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email text NOT NULL,
@@ -108,12 +107,17 @@ def sizes(scale: float) -> dict[str, int]:
     }
 
 
-def load_demo(dsn: str, scale: float = 1.0) -> dict[str, int]:
-    """Create the demo schema with data in the (empty) database at ``dsn``."""
+def load_demo(dsn: str, scale: float = 1.0, *, extension: bool = True) -> dict[str, int]:
+    """Create the demo schema with data in the (empty) database at ``dsn``.
+
+    ``extension``: also CREATE EXTENSION pg_stat_statements (needs a superuser).
+    """
     import psycopg
 
     n = sizes(scale)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        if extension:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         conn.execute(SCHEMA)
         for statement in (DATA.format(**n) + INDEXES).split(";"):
             if statement.strip():
@@ -121,16 +125,17 @@ def load_demo(dsn: str, scale: float = 1.0) -> dict[str, int]:
     return n
 
 
-def run_workload(dsn: str, scale: float = 1.0, seed: int = 7) -> dict[str, int]:
-    """Reset the statistics, then run the workload; returns the calls made per query name."""
+def run_workload(dsn: str, scale: float = 1.0, seed: int = 7, *, reset: bool = True) -> dict[str, int]:
+    """Reset the statistics (needs a superuser), then run the workload; returns the calls made per query name."""
     import psycopg
 
     n = sizes(scale)
     rng = random.Random(seed)
     calls: dict[str, int] = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_statements_reset()")
-        conn.execute("SELECT pg_stat_reset()")
+        if reset:
+            conn.execute("SELECT pg_stat_statements_reset()")
+            conn.execute("SELECT pg_stat_reset()")
         plan = []
         for name, sql, per_scale, params in WORKLOAD:
             count = max(3, int(per_scale * max(scale, 0.1)))

@@ -29,17 +29,32 @@ PGSS_INSTALL = (
 
 def pgss_status(db) -> tuple[bool, str | None]:
     """(readable, remedy): whether pg_stat_statements can be read here, and what to enable if not."""
-    installed = db.query("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_stat_statements'")
-    preload = db.query("SHOW shared_preload_libraries")[0][0] or ""
-    loaded = "pg_stat_statements" in preload
+    from sqlperf.verify.pg import DatabaseError
+
+    installed = db.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
     if not installed:
-        if loaded:
+        if _preloaded(db):
             return False, "pg_stat_statements is loaded but not created in this database: run CREATE EXTENSION pg_stat_statements;"
         return False, f"pg_stat_statements is not enabled: {PGSS_INSTALL}"
-    if not loaded:
-        return False, ("the pg_stat_statements extension exists but the library is not loaded: add it to "
-                       "shared_preload_libraries in postgresql.conf and restart PostgreSQL")
+    try:
+        db.query("SELECT 1 FROM pg_stat_statements LIMIT 1")
+    except DatabaseError as error:
+        if "shared_preload_libraries" in str(error):
+            return False, ("the pg_stat_statements extension exists but the library is not loaded: add it to "
+                           "shared_preload_libraries in postgresql.conf and restart PostgreSQL")
+        raise
     return True, None
+
+
+def _preloaded(db) -> bool | None:
+    """Whether shared_preload_libraries names pg_stat_statements; None when this role may not read it
+    (it needs pg_read_all_settings)."""
+    from sqlperf.verify.pg import DatabaseError
+
+    try:
+        return "pg_stat_statements" in (db.query("SHOW shared_preload_libraries")[0][0] or "")
+    except DatabaseError:
+        return None
 
 
 def collect_statements(db, report: Report, *, top: int) -> list[QueryStat]:
