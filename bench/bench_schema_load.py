@@ -89,6 +89,29 @@ def paused(function):
             gc.enable()
 
 
+def _lint_overhead(repeat: int) -> dict | None:
+    """The 22 TPC-H queries linted without and with their schema (skipped without the corpus)."""
+    corpus = ROOT.parent / "shared" / "corpora" / "tpch"
+    if not corpus.is_dir():
+        return None
+    from sqlperf.config import Settings
+    from sqlperf.engine import Linter
+    from sqlperf.schema import load_schema
+
+    schema = load_schema([str(ROOT / "fixtures" / "schema" / "tpch" / "schema.sql")])
+    texts = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(corpus.glob("*.sql"))]
+    plain, aware = Linter(Settings()), Linter(Settings(), schema=schema)
+
+    def lint(linter):
+        return sum(len(linter.lint_text(text, name).findings) for name, text in texts)
+
+    findings = lint(aware) - lint(plain)
+    results = measure_interleaved({"without": lambda: lint(plain), "with": lambda: lint(aware)}, repeat)
+    results["ratio"] = results["with"]["median"] / results["without"]["median"]
+    results["findings"] = findings
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=500)
@@ -135,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     if schema.notes:
         print(f"notes: {len(schema.notes)} (first: {schema.notes[0]})")
 
+    linting = _lint_overhead(args.repeat)
+    if linting:
+        print(f"{'check tpch, no schema':28} {linting['without']['median']:9.3f} {linting['without']['min']:9.3f} {linting['without']['max']:9.3f}")
+        print(f"{'check tpch, with schema':28} {linting['with']['median']:9.3f} {linting['with']['min']:9.3f} {linting['with']['max']:9.3f}")
+        print(f"schema rules cost {linting['ratio']:.2f}x a lint without them ({linting['findings']} schema findings)")
+
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -151,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 "budget_seconds": BUDGET_SECONDS,
                 "within_budget": load["median"] < BUDGET_SECONDS,
                 "notes": len(schema.notes),
+                "tpch_lint": linting,
             },
             indent=2,
         )
