@@ -105,12 +105,17 @@ def test_invalid_dsn_is_reported_without_echoing_it():
     assert "hunter2" not in str(raised.value)
 
 
-def test_a_bare_name_finds_the_public_table(migrated_dsn):
+def test_a_bare_name_finds_the_public_table_and_materialized_views_count(migrated_dsn):
     import psycopg
 
     with psycopg.connect(migrated_dsn, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA zeta; CREATE TABLE zeta.users (other int)")
+        conn.execute("CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, sum(total) AS total FROM orders GROUP BY user_id")
+        conn.execute("CREATE UNIQUE INDEX order_totals_user_id_key ON order_totals (user_id)")
+        conn.execute("CREATE VIEW plain_view AS SELECT 1 AS one")
     schema = load_catalog(migrated_dsn)
     assert schema.table("users").schema == "public"
     assert schema.table("users", "zeta").column_names() == ["other"]
+    assert [ix.name for ix in schema.table("order_totals").indexes_leading_with("user_id")] == ["order_totals_user_id_key"]
+    assert schema.table("plain_view") is None
     assert load_catalog(migrated_dsn, schemas=["zeta"]).table("orders") is None

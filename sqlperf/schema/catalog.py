@@ -13,7 +13,7 @@ from sqlperf.schema.normalize import normalize_expression, normalize_type
 _RELATIONS = """
 SELECT c.oid, n.nspname, c.relname, c.reltuples
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p', 'm')  -- tables, partitioned tables, materialized views (they have indexes too)
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
