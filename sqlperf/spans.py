@@ -36,6 +36,11 @@ _OPERATOR_TOKENS = frozenset(
 _ORDER_SUFFIX = frozenset({_T.DESC, _T.ASC, _T.FIRST, _T.VAR})
 _WRAPPED = (exp.Paren, exp.Subquery, exp.Tuple, exp.Exists)
 _FUNCTION_NAMES = frozenset(Parser.FUNCTIONS) | frozenset(Parser.FUNCTION_PARSERS)
+_JSON_ARROWS = frozenset({_T.ARROW, _T.DARROW, _T.HASH_ARROW, _T.DHASH_ARROW})
+_JSON_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract, exp.JSONBExtractScalar)
+# Leaves sqlglot leaves without a position; the alignment pass finds their tokens.
+_ALIGNED = (exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean, exp.Literal, exp.Var, exp.Star, exp.Func)
+_ALIGN_WINDOW = 4
 
 
 class SpanIndex:
@@ -46,6 +51,7 @@ class SpanIndex:
         self.text = text
         self._starts = [t.start for t in tokens]
         self._cache: dict = {}
+        self._aligned: dict[int, tuple[int, int]] | None = None
 
     def span(self, node: exp.Expression) -> tuple[int, int]:
         """``[start, end)`` character offsets of ``node``; the whole statement when unknown."""
@@ -67,12 +73,44 @@ class SpanIndex:
         """Token range of the positioned leaves under ``node`` (no syntax added)."""
         lo = hi = None
         for child in node.walk():
-            meta = child._meta
-            if meta and "start" in meta:
-                a, b = self._index(meta["start"]), self._index(meta["end"])
+            own = self._own(child)
+            if own is not None:
+                a, b = own
                 lo = a if lo is None or a < lo else lo
                 hi = b if hi is None or b > hi else hi
         return None if lo is None else (lo, hi)
+
+    def _own(self, node: exp.Expression) -> tuple[int, int] | None:
+        """The token range a node itself stands on: from sqlglot's meta, or from alignment."""
+        meta = node._meta
+        if meta and "start" in meta:
+            return self._index(meta["start"]), self._index(meta["end"])
+        if self._aligned is None:
+            self._aligned = self._align(node.root())
+        return self._aligned.get(id(node))
+
+    def _align(self, root: exp.Expression) -> dict[int, tuple[int, int]]:
+        """Positions for leaves sqlglot left without one (``:p``, ``$1``, NULL, TRUE, an interval's
+        unit), found as the next matching token after the previous positioned node, in source
+        order. A leaf whose token is not within a few tokens is left unknown rather than guessed."""
+        found: dict[int, tuple[int, int]] = {}
+        toks = self.tokens
+        cursor = 0
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            meta = node._meta
+            if meta and "start" in meta:
+                cursor = max(cursor, self._index(meta["start"]) + (0 if isinstance(node, exp.Func) else 1))
+            elif isinstance(node, _ALIGNED):
+                for j in range(cursor, min(cursor + _ALIGN_WINDOW, len(toks))):
+                    end = _match(node, toks, j)
+                    if end is not None:
+                        found[id(node)] = (j, end)
+                        cursor = end + 1
+                        break
+            stack.extend(reversed(list(node.iter_expressions())))
+        return found
 
     def token_range(self, node: exp.Expression) -> tuple[int, int] | None:
         """Inclusive token indices of ``node``: its children's ranges plus the syntax it owns."""
@@ -88,9 +126,9 @@ class SpanIndex:
 
     def _token_range(self, node: exp.Expression) -> tuple[int, int] | None:
         lo = hi = None
-        meta = node._meta
-        if meta and "start" in meta:
-            lo, hi = self._index(meta["start"]), self._index(meta["end"])
+        own = self._own(node)
+        if own is not None:
+            lo, hi = own
         for child in node.iter_expressions():
             rng = self.token_range(child)
             if rng is not None:
@@ -108,6 +146,8 @@ class SpanIndex:
             lo = self._include_call_name(node, lo, hi)
         if isinstance(node, exp.Func) and hi < last and toks[hi + 1].token_type == _T.L_PAREN:
             hi = self._balance(lo, hi + 1)[1]  # ``now()``: only the name carries a position
+        if isinstance(node, _JSON_EXTRACTS) and hi + 1 < last and toks[hi + 1].token_type in _JSON_ARROWS:
+            hi += 2  # ``payload ->> 'key'``: the path carries no position
         if isinstance(node, exp.Ordered):
             while hi < last and toks[hi + 1].token_type in _ORDER_SUFFIX:
                 hi += 1
@@ -207,3 +247,33 @@ class SpanIndex:
             elif toks[hi].token_type == _T.L_PAREN:
                 open_ += 1
         return lo, hi
+
+
+def _match(node: exp.Expression, toks: list[Token], j: int) -> int | None:
+    """The last token index of ``node`` if its text starts at token ``j``, else None."""
+    tok = toks[j]
+    kind = tok.token_type
+    nxt = toks[j + 1] if j + 1 < len(toks) else None
+    if isinstance(node, exp.Placeholder):
+        if kind == _T.PLACEHOLDER:
+            return j
+        if kind == _T.COLON and nxt is not None and nxt.token_type in (_T.VAR, _T.NUMBER, _T.NAME):
+            return j + 1
+        return None
+    if isinstance(node, exp.Parameter):
+        return j + 1 if kind == _T.PARAMETER and nxt is not None else None
+    if isinstance(node, exp.Null):
+        return j if kind == _T.NULL else None
+    if isinstance(node, exp.Boolean):
+        return j if kind in (_T.TRUE, _T.FALSE) else None
+    if isinstance(node, exp.Literal):
+        return j if kind in (_T.STRING, _T.NUMBER) and tok.text == node.this else None
+    if isinstance(node, exp.Var):
+        return j if tok.text.upper() == node.name.upper() else None
+    if isinstance(node, exp.Star):
+        return j if kind == _T.STAR else None
+    if isinstance(node, exp.Func) and not any(node.iter_expressions()):
+        # CURRENT_DATE, now(): a call without arguments.
+        names = {n.upper() for n in type(node).sql_names()}
+        return j if tok.text.upper() in names or tok.text.upper() == node.key.upper() else None
+    return None

@@ -59,3 +59,19 @@ def test_offsets_are_file_relative_and_positions_one_based():
     assert [s.text for s in statements] == ["SELECT 1", "SELECT lower(x) FROM t"]
     assert source.position(statements[1].start) == (4, 3)
     assert source.line_text(4) == "  SELECT lower(x) FROM t;"
+
+
+@pytest.mark.parametrize(
+    ("sql", "node_type", "expected"),
+    [
+        ("SELECT 1 FROM t WHERE :p IS NULL OR c = :p", exp.Or, ":p IS NULL OR c = :p"),
+        ("SELECT 1 FROM t WHERE $1 = c", exp.EQ, "$1 = c"),
+        ("SELECT 1 FROM t WHERE ? = c", exp.EQ, "? = c"),
+        ("SELECT 1 FROM t WHERE 'x' = payload->>'k'", exp.EQ, "'x' = payload->>'k'"),
+        ("SELECT 1 FROM t WHERE ts - interval '2' hour >= now()", exp.Sub, "ts - interval '2' hour"),
+        ("SELECT 1 FROM t WHERE NULL IS NULL AND x IS TRUE", exp.Is, "x IS TRUE"),
+        ("SELECT 1 FROM t WHERE CURRENT_DATE = d", exp.EQ, "CURRENT_DATE = d"),
+    ],
+)
+def test_leaves_without_positions_are_aligned(sql, node_type, expected):
+    assert expected in spans_of(sql, node_type)
