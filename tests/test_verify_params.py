@@ -3,6 +3,7 @@ import doctest
 import pytest
 
 import sqlperf.verify.params as params
+import sqlperf.verify.dsn as dsn_module
 import sqlperf.verify.pg as pg
 from sqlperf.verify.params import to_numbered_params
 
@@ -26,7 +27,7 @@ def test_placeholders_become_numbered(sql, expected, count):
 
 
 def test_doctests_of_params_and_pg_pass():
-    for module in (params, pg):
+    for module in (params, dsn_module):
         failures, _ = doctest.testmod(module)
         assert failures == 0
 

@@ -125,3 +125,4 @@ def test_scratch_without_ddl_is_a_clear_error():
 
     with pytest.raises(DatabaseError, match="needs the project's DDL"):
         verify_findings(lint_sql("SELECT * FROM t WHERE lower(a) = 'x'"), scratch=True)
+

@@ -56,3 +56,16 @@ def test_sqlite_file_is_read_only_without_the_build_flag(tmp_path):
                       fix=Fix(Applicability.DISPLAY, replacement="CREATE INDEX users_email_idx ON users (email)"))
     verify_findings([finding], dsn=f"sqlite:///{path}")
     assert finding.verification.status == "skipped" and "--allow-index-build" in finding.verification.reason
+
+
+def test_sqlite_dialect_verifies_on_an_in_memory_database_from_the_ddl(tmp_path):
+    from sqlperf.engine import lint_sql
+
+    ddl = tmp_path / "schema.sql"
+    ddl.write_text(DDL + "CREATE INDEX posts_user_idx ON posts (user_id);\n")
+    findings = [f for f in lint_sql("SELECT id FROM users WHERE lower(email) = 'a'", dialect="sqlite") if f.code == "SP101"]
+    assert findings
+    verify_findings(findings, dialect="sqlite", ddl_paths=[str(ddl)], options={"rows": 2000})
+    v = findings[0].verification
+    assert v.status == "confirmed", v.reason
+    assert v.plan_before["backend"] == "sqlite" and v.cost_before is None

@@ -86,7 +86,7 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
             return _verdict("not-confirmed", f"{column} is not filtered in a scan of {table} ({scans[0].label()})", before)
         return _verdict("not-confirmed", f"the plan does not scan {table} with this predicate", before)
     scan = filtered[0]
-    evidence = f"{scan.label()}, Filter {scan.filter}"
+    evidence = f"{scan.label()}, Filter {scan.filter}" if scan.filter else scan.label()
     # 1. The fixed statement, as the rule wrote it (safe/unsafe edits).
     fixed = fixed_statement(finding)
     if fixed:
@@ -105,7 +105,7 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
     except DatabaseError as error:
         reason = f"{evidence}; no what-if index {_short(ddl)}: {error}"
         return Verification("skipped", reason, plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
-    if uses_whatif_index(after, name) and _index_scans(after, table, column):
+    if uses_whatif_index(after, name) and (_index_scans(after, table, column) or after.backend == "sqlite"):
         few = _few_distinct(backend, table, column, scan, opts)
         if few:
             return _verdict("not-confirmed", f"{evidence}; {few}", before, after, evidence)
@@ -123,7 +123,12 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
 
 
 def _filtering_scans(plan: Plan, table: str, column: str) -> list[PlanNode]:
-    """Scans of ``table`` that test ``column`` in a Filter and not in an index condition."""
+    """Scans of ``table`` that test ``column`` in a Filter and not in an index condition.
+
+    SQLite's plan names no filter: there a full ``SCAN`` of the table is the evidence.
+    """
+    if plan.backend == "sqlite":
+        return [node for node in plan.scans(table) if node.is_seq_scan]
     pattern = _column_pattern(column)
     out = []
     for node in plan.scans(table):

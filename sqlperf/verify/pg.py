@@ -8,20 +8,18 @@ as an error is a :class:`DatabaseError` whose message is one line and never hold
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
+from sqlperf.verify.dsn import DSN_ENV_VARS, redact_dsn, resolve_dsn, scrub  # noqa: F401 (re-exported)
 from sqlperf.verify.params import to_numbered_params
 from sqlperf.verify.plan import Plan
 
 if TYPE_CHECKING:
     import psycopg
-
-DSN_ENV_VARS = ("SQLPERF_DSN", "DATABASE_URL")
 
 # The generic-plan path before PostgreSQL 16 needs a named prepared statement; the name
 # is ours alone so it never collides with psycopg's own automatic ones (_pg3_N).
@@ -45,54 +43,6 @@ class DatabaseError(Exception):
 class StatementTimeout(DatabaseError):
     def __init__(self, message: str) -> None:
         super().__init__(message, "timeout")
-
-
-# -- DSNs ----------------------------------------------------------------------------------
-
-def resolve_dsn(dsn: str | None = None) -> str | None:
-    """The DSN given, else ``SQLPERF_DSN``, else ``DATABASE_URL``, else None."""
-    if dsn:
-        return dsn
-    for name in DSN_ENV_VARS:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
-
-
-_URI_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<tail>@)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.I)
-
-
-def redact_dsn(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***``; safe to print in any message.
-
-    >>> redact_dsn("postgresql://app:s3cret@db:5432/shop")
-    'postgresql://app:***@db:5432/shop'
-    >>> redact_dsn("host=db password=s3cret dbname=shop")
-    'host=db password=*** dbname=shop'
-    """
-    text = _URI_PASSWORD.sub(lambda m: m["head"] + "***" + m["tail"], dsn)
-    return _KV_PASSWORD.sub(lambda m: m["head"] + "***", text)
-
-
-def _password_of(dsn: str) -> str | None:
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        value = conninfo_to_dict(dsn).get("password")
-    except Exception:
-        value = None
-    return str(value) if value else os.environ.get("PGPASSWORD") or None
-
-
-def scrub(message: str, dsn: str | None) -> str:
-    """``message`` on one line with the DSN's password (and any DSN inside it) redacted."""
-    text = redact_dsn(" ".join(str(message).split()))
-    password = _password_of(dsn) if dsn else None
-    if password:
-        text = text.replace(password, "***")
-    return text
 
 
 # -- connecting ----------------------------------------------------------------------------

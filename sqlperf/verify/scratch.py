@@ -153,16 +153,24 @@ class ScratchDatabase:
             if not ready.exists() and (directory / "data").exists():
                 shutil.rmtree(directory / "data", ignore_errors=True)  # a build that died half-way
             self.from_cache = ready.exists()
-            self.progress("starting the cached scratch database" if self.from_cache else "starting a new scratch database")
-            if not self.from_cache:
-                self._copy_template(directory / "data")
-            self.server = EmbeddedPostgres(directory / "data", keep_data=True).start()
             if self.from_cache:
-                self.dsn = self.server.dsn(DATABASE)
-                self.notes = json.loads(ready.read_text()).get("notes", [])
-            else:
-                self._build()
-                ready.write_text(json.dumps({"notes": self.notes}))
+                self.progress("starting the cached scratch database")
+                try:
+                    self.server = EmbeddedPostgres(directory / "data", keep_data=True).start()
+                    self.dsn = self.server.dsn(DATABASE)
+                    self.notes = json.loads(ready.read_text()).get("notes", [])
+                    return self
+                except (EmbeddedPostgresUnavailable, ValueError, OSError):
+                    # A cached cluster that no longer starts (it runs without fsync): rebuild it.
+                    self.stop()
+                    ready.unlink(missing_ok=True)
+                    shutil.rmtree(directory / "data", ignore_errors=True)
+                    self.from_cache = False
+            self.progress("starting a new scratch database")
+            self._copy_template(directory / "data")
+            self.server = EmbeddedPostgres(directory / "data", keep_data=True).start()
+            self._build()
+            ready.write_text(json.dumps({"notes": self.notes}))
         except EmbeddedPostgresUnavailable as error:
             self.stop()
             raise DatabaseError(str(error), "unsupported") from None
@@ -190,7 +198,7 @@ class ScratchDatabase:
         shutil.copytree(template / "data", target, ignore=shutil.ignore_patterns("postmaster.pid", ".handle_pids.json", "log"))
         owner = (template / "data").stat()
         if hasattr(os, "chown") and os.geteuid() == 0:
-            for folder, dirs, files in os.walk(target):
+            for folder, _dirs, files in os.walk(target):
                 for name in [folder, *(os.path.join(folder, f) for f in files)]:
                     os.chown(name, owner.st_uid, owner.st_gid)
 
