@@ -118,9 +118,15 @@ def _aggregate(node) -> bool:
 
 
 def _conjuncts(condition) -> list:
-    if isinstance(condition, exp.And):
-        return _conjuncts(condition.this) + _conjuncts(condition.expression)
-    return [condition]
+    """The AND-ed parts of a condition, left to right (iterative: long AND chains are deep trees)."""
+    parts, stack = [], [condition]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.And):
+            stack.extend((current.expression, current.this))
+        else:
+            parts.append(current)
+    return parts
 
 
 def _referenced(ctx, condition, scope, keys) -> set | None:

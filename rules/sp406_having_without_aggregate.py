@@ -60,20 +60,29 @@ class HavingWithoutAggregate(Rule):
         movable = [c for c in conjuncts if _movable(ctx, c, grouped, aliases, select)]
         if not movable:
             return None
-        listed = ", ".join(" ".join(shown(ctx, c).split()) for c in movable)
+        listed = ", ".join(" ".join(shown(ctx, c).split()) for c in movable[:3])
+        if len(movable) > 3:
+            listed += f" and {len(movable) - 3} more"
         message = (
             f"HAVING {listed} uses no aggregate, so every row is read and grouped before whole groups are thrown away; "
             "in WHERE it would filter rows first and could use an index."
         )
         fix = _fix(ctx, select, group, node, conjuncts, movable)
         help_text = "move it to WHERE" + (f": {fix.replacement}" if fix is not None else "")
-        return [ctx.finding(self, movable[0] if len(movable) == 1 else node.this, message, help_text, fix)]
+        # Anchored at the first condition that moves: the whole HAVING may be a very long AND chain.
+        return [ctx.finding(self, movable[0], message, help_text, fix)]
 
 
 def _conjuncts(condition) -> list:
-    if isinstance(condition, exp.And):
-        return _conjuncts(condition.this) + _conjuncts(condition.expression)
-    return [condition]
+    """The AND-ed parts of a condition, left to right (iterative: long AND chains are deep trees)."""
+    parts, stack = [], [condition]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.And):
+            stack.extend((current.expression, current.this))
+        else:
+            parts.append(current)
+    return parts
 
 
 def _alias_of_same_column(alias) -> bool:
