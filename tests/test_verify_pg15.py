@@ -12,19 +12,21 @@ from sqlperf.verify import verify_findings
 from sqlperf.verify.pg import Database, DatabaseError
 
 DSN = os.environ.get("SQLPERF_TEST_PG15_DSN")
+# One table per test process: pytest-xdist workers share the PG15 database.
+TABLE = f"pg15_accounts_{os.getpid()}"
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="SQLPERF_TEST_PG15_DSN not set (see .ci/pg15.sh)")]
 
 
 @pytest.fixture(scope="module")
 def pg15():
     with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS pg15_accounts")
-        conn.execute("CREATE TABLE pg15_accounts (id int PRIMARY KEY, email text NOT NULL, region int NOT NULL)")
-        conn.execute("INSERT INTO pg15_accounts SELECT g, 'user' || g || '@example.com', g % 7 FROM generate_series(1, 40000) g")
-        conn.execute("ANALYZE pg15_accounts")
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute(f"CREATE TABLE {TABLE} (id int PRIMARY KEY, email text NOT NULL, region int NOT NULL)")
+        conn.execute(f"INSERT INTO {TABLE} SELECT g, 'user' || g || '@example.com', g % 7 FROM generate_series(1, 40000) g")
+        conn.execute(f"ANALYZE {TABLE}")
     yield DSN
     with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS pg15_accounts")
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
 def test_server_is_before_16_and_has_hypopg(pg15):
@@ -33,10 +35,10 @@ def test_server_is_before_16_and_has_hypopg(pg15):
         assert db.has_hypopg
 
 
-@pytest.mark.parametrize("sql", ["SELECT id FROM pg15_accounts WHERE email = $1", "SELECT id FROM pg15_accounts WHERE email = :e"])
+@pytest.mark.parametrize("sql", ["SELECT id FROM {t} WHERE email = $1", "SELECT id FROM {t} WHERE email = :e"])
 def test_generic_plan_through_prepare(pg15, sql):
     with Database(pg15).open() as db:
-        plan = db.explain(sql)
+        plan = db.explain(sql.format(t=TABLE))
         with db.transaction() as conn:
             left = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
     assert "$1" in (plan.root.filter or "")
@@ -46,7 +48,7 @@ def test_generic_plan_through_prepare(pg15, sql):
 def test_hypopg_confirms_without_building_anything(pg15):
     with psycopg.connect(pg15) as conn:
         catalog_before = conn.execute("SELECT count(*) FROM pg_class").fetchone()[0]
-    findings = lint_sql("SELECT id FROM pg15_accounts WHERE lower(email) = 'user42@example.com'")
+    findings = lint_sql(f"SELECT id FROM {TABLE} WHERE lower(email) = 'user42@example.com'")
     verify_findings(findings, dsn=pg15)  # no --allow-index-build: HypoPG is the only way
     v = findings[0].verification
     assert v.status == "confirmed", v.reason
@@ -58,7 +60,7 @@ def test_hypopg_confirms_without_building_anything(pg15):
 
 
 def test_hypopg_not_confirmed_for_a_few_valued_column(pg15):
-    findings = lint_sql("SELECT id FROM pg15_accounts WHERE abs(region) = 3")
+    findings = lint_sql(f"SELECT id FROM {TABLE} WHERE abs(region) = 3")
     verify_findings(findings, dsn=pg15)
     assert findings[0].verification.status == "not-confirmed", findings[0].verification.reason
 
