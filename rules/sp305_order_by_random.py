@@ -47,7 +47,7 @@ class OrderByRandom(Rule):
         call = ctx.text(node.this)
         scope = ctx.scope_of(order.parent)
         tables = sorted({s.name for s in scope.sources.values() if isinstance(s, exp.Table)}) if scope else []
-        rows = f"every row of {', '.join(tables)}" if tables else "every row"
+        rows = f"every matching row of {', '.join(tables)}" if tables else "every matching row"
         message = (
             f"ORDER BY {call} makes the database read {rows}, give each a random key and sort them all; "
             "no index can provide this order, even with a LIMIT."

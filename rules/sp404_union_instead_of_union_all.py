@@ -54,15 +54,17 @@ class UnionInsteadOfUnionAll(Rule):
         if keyword is None:
             return None
         start, end = keyword
+        tables = _branch_tables(node)
+        of = f" of {' and '.join(tables)}" if tables else ""
         if _membership_test(node):
             message = (
-                "UNION removes duplicate rows that IN / EXISTS ignore anyway, so sorting or hashing every row of both "
+                f"UNION{of} removes duplicate rows that IN / EXISTS ignore anyway, so sorting or hashing every row of both "
                 "branches is wasted work."
             )
             fix = Fix(Applicability.SAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "IN and EXISTS ignore duplicates")
         else:
             message = (
-                "UNION removes duplicate rows, so the database must sort or hash every row of both branches before "
+                f"UNION{of} removes duplicate rows, so the database must sort or hash every row of both branches before "
                 "returning any; if the branches cannot overlap, that work is wasted."
             )
             fix = Fix(Applicability.UNSAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "keep duplicate rows instead of removing them")
@@ -102,3 +104,17 @@ def _membership_test(node) -> bool:
     if isinstance(parent, exp.Exists):
         return True
     return isinstance(parent, exp.In) and child.arg_key == "query"
+
+
+def _branch_tables(node) -> list[str]:
+    """The table each branch reads first (``open_tickets``, ``closed_tickets``), for the message."""
+    names = []
+    for branch in (node.this, node.expression):
+        while isinstance(branch, (exp.Subquery, exp.Union)):
+            branch = branch.expression if isinstance(branch, exp.Union) else branch.this
+        source = branch.args.get("from_") if isinstance(branch, exp.Select) else None
+        table = source.this if source is not None else None
+        if not isinstance(table, exp.Table) or not table.name:
+            return []
+        names.append(table.name)
+    return names

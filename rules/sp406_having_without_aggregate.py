@@ -63,9 +63,12 @@ class HavingWithoutAggregate(Rule):
         listed = ", ".join(" ".join(shown(ctx, c).split()) for c in movable[:3])
         if len(movable) > 3:
             listed += f" and {len(movable) - 3} more"
+        scope = ctx.scope_of(select)
+        tables = sorted({t.name for t in scope.sources.values() if isinstance(t, exp.Table)}) if scope else []
+        rows = f"row of {', '.join(tables)}" if tables else "row"
         message = (
-            f"HAVING {listed} uses no aggregate, so every row is read and grouped before whole groups are thrown away; "
-            "in WHERE it would filter rows first and could use an index."
+            f"HAVING {listed} uses no aggregate, so every {rows} is read and grouped before whole groups are thrown "
+            "away; in WHERE it would filter rows first and could use an index."
         )
         fix = _fix(ctx, select, group, node, conjuncts, movable)
         help_text = "move it to WHERE" + (f": {fix.replacement}" if fix is not None else "")
