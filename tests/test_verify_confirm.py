@@ -156,3 +156,16 @@ def test_plan_check_ignores_the_planner_default_guess(tpch_dsn):
     # upper(o_orderstatus) has no statistics: the planner guesses 0.5%, really a third of the rows
     new = verify_findings(lint_sql("SELECT o_orderkey FROM orders WHERE upper(o_orderstatus) = 'F'"), dsn=tpch_dsn)
     assert [f for f in new if f.code == "SP601"] == []
+
+
+def test_or_across_columns_is_confirmed_with_an_index_per_column(tpch_dsn):
+    v, _ = _verify("SELECT o_orderkey FROM orders WHERE o_custkey = 5 OR o_clerk = 'Clerk#000000001'", tpch_dsn, "SP108")
+    assert v.status == "confirmed", v.reason
+    assert "orders (o_custkey)" in v.reason and "orders (o_clerk)" in v.reason
+    assert any(n["node_type"] == "BitmapOr" for n in _walk(v.plan_after["root"]))
+
+
+def _walk(node):
+    yield node
+    for child in node.get("children", []):
+        yield from _walk(child)

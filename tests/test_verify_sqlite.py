@@ -26,7 +26,7 @@ def test_in_memory_backend_fills_rows_and_plans():
     plan = backend.explain("SELECT * FROM posts WHERE user_id = $1")
     assert plan.scans("posts")[0].is_seq_scan
     with_index, name = backend.explain_with_index("SELECT * FROM posts WHERE user_id = ?", "CREATE INDEX posts_user ON posts (user_id)")
-    assert with_index.scans("posts")[0].index_name == name
+    assert with_index.scans("posts")[0].index_name.startswith(name)
     # the what-if index was rolled back
     assert backend.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'sqlperf%'").fetchone()[0] == 0
 

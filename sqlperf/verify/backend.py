@@ -111,24 +111,25 @@ class PostgresBackend:
             )
         return "build"
 
-    def explain_with_index(self, sql: str, ddl: str) -> tuple[Plan, str]:
-        """The plan of ``sql`` with the what-if index ``ddl``, and the name the plan knows it by.
+    def explain_with_index(self, sql: str, ddl: str | list[str]) -> tuple[Plan, str]:
+        """The plan of ``sql`` with what-if index(es) ``ddl``, and the name the plan knows them by.
 
-        HypoPG names its indexes ``<oid>btree_table_col``; a built index gets our own name.
+        HypoPG names its indexes ``<oid>btree_table_col``; built indexes get our own names,
+        ``<name>_<n>``, so :func:`uses_whatif_index` can recognise them.
         """
-        method = self.whatif_method(ddl)
+        ddls = [ddl] if isinstance(ddl, str) else list(ddl)
+        methods = {self.whatif_method(d) for d in ddls}
         self._whatif_counter += 1
-        if method == "hypopg":
-            plan = self.db.explain(sql, hypothetical=[ddl])
-            return plan, "<hypopg>"
+        if methods == {"hypopg"}:
+            return self.db.explain(sql, hypothetical=ddls), "<hypopg>"
         name = f"sqlperf_whatif_{self._whatif_counter}"
-        builds = [rename_index(ddl, name)]
-        if re.search(r"gin_trgm_ops|gist_trgm_ops", ddl, re.I):
+        builds = [rename_index(d, f"{name}_{i}") for i, d in enumerate(ddls, start=1)]
+        if any(re.search(r"gin_trgm_ops|gist_trgm_ops", d, re.I) for d in ddls):
             builds.insert(0, "CREATE EXTENSION IF NOT EXISTS pg_trgm")
         # On the scratch database the built index is analysed too, so an expression index has
         # real statistics (ANALYZE updates pg_class in place: never on a user's database).
-        analyze = [index_table(ddl)] if self.scratch and index_table(ddl) else []
-        return self.db.explain(sql, build_indexes=builds, analyze_tables=analyze), name
+        tables = sorted({t for t in (index_table(d) for d in ddls) if t}) if self.scratch else []
+        return self.db.explain(sql, build_indexes=builds, analyze_tables=tables), name
 
     def table_rows(self, table: str) -> float | None:
         """The planner's row estimate for ``table`` (pg_class.reltuples), cached."""
@@ -169,6 +170,6 @@ def uses_whatif_index(plan: Plan, name: str) -> bool:
         index = node.index_name or ""
         if name == "<hypopg>" and index.startswith("<"):
             return True
-        if index == name:
+        if index == name or index.startswith(name + "_"):
             return True
     return False

@@ -71,21 +71,34 @@ def confirm_finding(backend, finding: Finding, options: dict | None = None) -> V
 
 # -- sargability ------------------------------------------------------------------------------
 
+def _target(finding: Finding) -> tuple[str | None, list[str]]:
+    """The table and column(s) a sargability finding is about, from its data."""
+    data = finding.data
+    table = data.get("table")
+    columns = list(data.get("columns") or ([data["column"]] if data.get("column") else []))
+    if not table and len(columns) == 1 and "." in columns[0]:  # "orders.o_custkey" labels
+        table, columns[0] = columns[0].rsplit(".", 1)
+    return table, columns
+
+
 def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts: dict) -> Verification:
-    table = finding.data.get("table")
-    column = finding.data.get("column")
-    if not table or not column:
+    table, columns = _target(finding)
+    if not table or not columns:
+        if fixed_statement(finding):
+            return _confirm_rewrite(backend, finding, sql, before, opts)
         return skipped("the finding does not name its table and column", before)
-    filtered = _filtering_scans(before, table, column)
+    filtered = [node for column in columns for node in _filtering_scans(before, table, column)]
     if not filtered:
-        used = _index_scans(before, table, column)
+        used = [node for column in columns for node in _index_scans(before, table, column)]
+        label = f"{table}.{columns[0]}" if len(columns) == 1 else f"{table} ({', '.join(columns)})"
         if used:
-            return _verdict("not-confirmed", f"the planner already reads {table}.{column} through an index: {_evidence(used[0])}", before)
+            return _verdict("not-confirmed", f"the planner already reads {label} through an index: {_evidence(used[0])}", before)
         scans = before.scans(table)
         if scans:
-            return _verdict("not-confirmed", f"{column} is not filtered in a scan of {table} ({scans[0].label()})", before)
+            return _verdict("not-confirmed", f"{label} is not filtered in a scan of {table} ({scans[0].label()})", before)
         return _verdict("not-confirmed", f"the plan does not scan {table} with this predicate", before)
     scan = filtered[0]
+    column = next((c for c in columns if _filtering_scans(before, table, c)), columns[0])
     evidence = f"{scan.label()}, Filter {scan.filter}" if scan.filter else scan.label()
     # 1. The fixed statement, as the rule wrote it (safe/unsafe edits).
     fixed = fixed_statement(finding)
@@ -93,29 +106,37 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
         after = backend.explain(fixed)
         if _index_scans(after, table, column) and _cheaper(before, after, opts):
             return _verdict("confirmed", f"{evidence}; the fixed statement reads it through an index", before, after, evidence)
-    # 2. A what-if index on the expression (or the one the fix suggests).
-    # The fixed statement compares the bare column, so its what-if index is on the bare column.
-    expression = column if fixed else (finding.data.get("expression") or _expression_at(finding, column) or column)
-    ddl = (None if fixed else _index_ddl(finding)) or _expression_index(table, expression)
+    # 2. What-if indexes: the one the fix suggests, else one on the wrapped expression; after a
+    #    fix on the bare column; for an OR across columns one per column (a BitmapOr can merge them).
+    if fixed:
+        ddls = [_expression_index(table, column)]
+    elif _index_ddl(finding):
+        ddls = [_index_ddl(finding)]
+    elif len(columns) > 1:
+        ddls = [_expression_index(table, c) for c in columns]
+    else:
+        ddls = [_expression_index(table, finding.data.get("expression") or _expression_at(finding, column) or column)]
+    shown = " and ".join(_short(d) for d in ddls)
     target = fixed or sql
     try:
-        after, name = backend.explain_with_index(target, ddl)
+        after, name = backend.explain_with_index(target, ddls)
     except WhatIfUnavailable as error:
         return Verification("skipped", f"{evidence}; {error}", plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
     except DatabaseError as error:
-        reason = f"{evidence}; no what-if index {_short(ddl)}: {error}"
+        reason = f"{evidence}; no what-if index {shown}: {error}"
         return Verification("skipped", reason, plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
-    if uses_whatif_index(after, name) and (_index_scans(after, table, column) or after.backend == "sqlite"):
-        few = _few_distinct(backend, table, column, scan, opts)
+    reads_index = any(_index_scans(after, table, c) for c in columns) or after.backend == "sqlite"
+    if uses_whatif_index(after, name) and reads_index:
+        few = _few_distinct(backend, table, column, scan, opts) if len(columns) == 1 else ""
         if few:
             return _verdict("not-confirmed", f"{evidence}; {few}", before, after, evidence)
         if _cheaper(before, after, opts):
             how = "with the fix and index" if fixed else "with index"
-            return _verdict("confirmed", f"{evidence}; {how} {_short(ddl)}", before, after, evidence)
+            return _verdict("confirmed", f"{evidence}; {how} {shown}", before, after, evidence)
         return _verdict("not-confirmed", f"{evidence}; an index is usable but saves little (the table is small)", before, after, evidence)
     return _verdict(
         "not-confirmed",
-        f"{evidence}; even with index {_short(ddl)} the planner keeps {_main_scan(after, table)} (small table or unselective predicate)",
+        f"{evidence}; even with index {shown} the planner keeps {_main_scan(after, table)} (small table or unselective predicate)",
         before,
         after,
         evidence,

@@ -66,14 +66,15 @@ class SqliteBackend:
             raise DatabaseError(str(error), "plan") from None
         return Plan.from_sqlite(rows, sql=sql)
 
-    def explain_with_index(self, sql: str, ddl: str) -> tuple[Plan, str]:
+    def explain_with_index(self, sql: str, ddl: str | list[str]) -> tuple[Plan, str]:
         if not self.writable:
             raise WhatIfUnavailable("no what-if index on a SQLite file without --allow-index-build")
         self._counter += 1
         name = f"sqlperf_whatif_{self._counter}"
         self.conn.execute("SAVEPOINT sqlperf_whatif")
         try:
-            self.conn.execute(rename_index(ddl, name))
+            for i, one in enumerate([ddl] if isinstance(ddl, str) else ddl, start=1):
+                self.conn.execute(rename_index(one, f"{name}_{i}"))
             plan = self.explain(sql)
         except sqlite3.Error as error:
             raise DatabaseError(f"what-if index failed: {error}", "plan") from None
