@@ -1,6 +1,8 @@
 from sqlglot import exp
 
-from sqlperf.analysis import COMPARISONS, flip, literal_value
+from sqlglot.tokens import TokenType
+
+from sqlperf.analysis import COMPARISONS, ends_cleanly, flip, literal_value
 from sqlperf.rule import Applicability, Edit, Fix, Rule
 
 # (operator with the count on the left, constant) -> True for "exists", False for "does not exist".
@@ -14,6 +16,7 @@ _EXISTENCE = {
 }
 # Clauses of a query that make it more than "count the rows of FROM ... WHERE ...".
 _NOT_PLAIN = ("group", "having", "limit", "offset", "distinct", "qualify", "windows", "order", "with_", "laterals", "pivots")
+_STATEMENT_END = frozenset({TokenType.SEMICOLON, TokenType.R_PAREN})
 # Where ``NOT EXISTS (...)`` can replace a comparison without parentheses.
 _BOOLEAN_SLOTS = (exp.And, exp.Or, exp.Where, exp.Having, exp.Paren, exp.Not, exp.If, exp.Alias, exp.Select)
 
@@ -99,7 +102,7 @@ class CountForExistence(Rule):
             return None  # other aggregates read every row anyway; the count costs nothing extra
         fix = None
         direct = holder is node or (isinstance(holder, exp.Alias) and holder.this is node)
-        if direct and _plain(select, count) and _exact_span(ctx, node):
+        if direct and _plain(select, count) and _exact_span(ctx, node) and ends_cleanly(ctx, ctx.span(select)[1], _STATEMENT_END):
             text = ctx.source.text
             s_start, s_end = ctx.span(select)
             c_start, c_end = ctx.span(node)

@@ -1,8 +1,11 @@
 from sqlglot import exp
 
-from sqlperf.analysis import unparen
+from sqlglot.tokens import TokenType
+
+from sqlperf.analysis import ends_cleanly, predicate_span, unparen
 from sqlperf.rule import Applicability, Fix, Rule
 
+_CLOSE = frozenset({TokenType.R_PAREN})
 # Clauses that make the subquery more than "the values of P in FROM ... WHERE ...".
 _NOT_PLAIN = ("group", "having", "limit", "offset", "order", "qualify", "windows", "with_", "laterals", "pivots")
 
@@ -103,10 +106,13 @@ def _rewrite(ctx, node, predicate, select) -> tuple[str, bool] | None:
     edits = [(*ctx.span(projection), "1")]
     condition = f"{ctx.text(inner)} = {outer_sql}"
     where = select.args.get("where")
+    if not ends_cleanly(ctx, s_end, _CLOSE):
+        return None  # the subquery's span stopped short of its closing parenthesis (a bind parameter)
     if where is not None:
-        w_start, w_end = ctx.span(where.this)
-        if ctx.spans.token_range(where.this) is None or w_end > s_end:
+        w_span = predicate_span(ctx, where.this)
+        if w_span is None or w_span[1] > s_end:
             return None
+        w_start, w_end = w_span
         existing = text[w_start:w_end]
         if isinstance(unparen(where.this), exp.Or) and not isinstance(where.this, exp.Paren):
             existing = f"({existing})"

@@ -1,6 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from sqlperf.analysis import ends_cleanly
 from sqlperf.rule import Applicability, Edit, Fix, Rule
 
 # Where ``x = NULL`` is an assignment, not a comparison.
@@ -69,6 +70,8 @@ class NullComparison(Rule):
             f"so this {clause.key.upper()} predicate matches no row" if clause is not None else "so it is NULL for every row"
         )
         start, end = _span(ctx, node)
+        if not ends_cleanly(ctx, end):
+            return None  # the comparison's span stops short of an operand without a position
         written = " ".join(ctx.source.text[start:end].split())
         message = f"{written} compares {subject} with NULL, which is never true (it yields NULL), {effect}."
         fix = Fix(Applicability.SAFE, [Edit(start, end, replacement)], replacement, "test for NULL with IS")

@@ -379,3 +379,15 @@ def or_keeps_index(ctx, node: exp.Expression, clause: exp.Expression, column: ex
                     return False
         child, parent = parent, parent.parent
     return True
+
+
+_AFTER_EXPRESSION = _CLOSES_PREDICATE | _token_types("FROM", "ALIAS", "INTO", "IS")
+
+
+def ends_cleanly(ctx, end: int, closers=None) -> bool:
+    """No token of the same expression follows offset ``end``: the next token closes it (AND, ')',
+    FROM, ';' ...) or the statement ends. A span that stopped short of a bind parameter
+    (``= %(p)s``) fails this, so a fix never copies half an expression."""
+    tokens = ctx.statement.tokens
+    following = next((t for t in tokens if t.start >= end), None)
+    return following is None or following.token_type in (closers or _AFTER_EXPRESSION)
