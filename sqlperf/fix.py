@@ -7,6 +7,7 @@ wait for the next round, after a fresh lint of the fixed text.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from sqlglot.errors import ParseError, TokenError
@@ -54,13 +55,24 @@ def _parses(sql: str, dialect) -> str | None:
     return None
 
 
-def _fixed_statement(text: str, finding: Finding) -> str:
+def _semicolons(text: str, dialect) -> list[int]:
+    """Offsets of the semicolons that end statements (not those inside strings or comments)."""
+    from sqlglot.tokens import TokenType
+
+    try:
+        return [t.start for t in dialect.tokenize(text) if t.token_type is TokenType.SEMICOLON]
+    except (TokenError, RecursionError):
+        return [i for i, ch in enumerate(text) if ch == ";"]
+
+
+def _fixed_statement(text: str, finding: Finding, semicolons: list[int]) -> str:
     start = min(finding.start, *(e.start for e in finding.fix.edits))
     end = max(finding.end, *(e.end for e in finding.fix.edits))
     # The statement that holds the edit: widen to the enclosing semicolons.
-    lo = text.rfind(";", 0, start) + 1
-    hi = text.find(";", end)
-    hi = len(text) if hi == -1 else hi
+    at = bisect.bisect_left(semicolons, start)
+    lo = semicolons[at - 1] + 1 if at else 0
+    after = bisect.bisect_left(semicolons, end)
+    hi = semicolons[after] if after < len(semicolons) else len(text)
     shifted = [Edit(e.start - lo, e.end - lo, e.content) for e in finding.fix.edits]
     return apply_edits(text[lo:hi], shifted)
 
@@ -70,11 +82,13 @@ def apply_round(text: str, findings: list[Finding], dialect, unsafe: bool) -> Fi
     outcome = FixOutcome(text)
     taken: list[tuple[int, int]] = []
     edits: list[Edit] = []
-    for finding in sorted((f for f in findings if fixable(f, unsafe)), key=lambda f: f.start):
+    candidates = sorted((f for f in findings if fixable(f, unsafe)), key=lambda f: f.start)
+    semicolons = _semicolons(text, dialect) if candidates else []
+    for finding in candidates:
         spans = [(e.start, e.end) for e in finding.fix.edits]
         if any(a < d and c < b or (a == b == c == d) for a, b in spans for c, d in taken):
             continue  # overlaps a fix already taken this round; the next round sees it again
-        problem = _parses(_fixed_statement(text, finding), dialect)
+        problem = _parses(_fixed_statement(text, finding, semicolons), dialect)
         if problem is not None:
             outcome.refused.append((finding, f"the fixed statement would not parse ({problem})"))
             continue
