@@ -96,24 +96,40 @@ def type_family(type_name: str) -> str:
     return "other"
 
 
+def _redundant_paren(node: exp.Expression) -> bool:
+    # Parentheses around an operand of an operator carry precedence ((a + b) * c); elsewhere
+    # (around a column, a call, the whole expression, a function argument) they are noise.
+    if not isinstance(node, exp.Paren):
+        return False
+    inner, parent = node.this, node.parent
+    return isinstance(inner, (exp.Column, exp.Literal, exp.Func, exp.Paren)) or parent is None or isinstance(parent, (exp.Func, exp.Paren))
+
+
 def _is_noise(node: exp.Expression) -> bool:
     if isinstance(node, exp.Paren):
-        return True
+        return _redundant_paren(node)
     if isinstance(node, exp.Cast):
         return node.to.this in (_T.TEXT, _T.VARCHAR)
     if isinstance(node, exp.Column):
-        return bool(node.table)  # unqualified names are folded by sql(normalize=True) already
+        return bool(node.table)
+    if isinstance(node, exp.Identifier):
+        return not node.quoted and node.this != node.this.lower()
     return False
 
 
 def _strip_noise(node: exp.Expression) -> exp.Expression:
-    """Remove what PostgreSQL adds when it prints an index back: parentheses, text casts, qualifiers."""
-    if isinstance(node, exp.Paren):
-        return _strip_noise(node.this)
+    """Remove what PostgreSQL adds when it prints an index back: parentheses, text casts, qualifiers.
+
+    Unquoted identifiers fold to lower case, as PostgreSQL folds them.
+    """
+    if _redundant_paren(node):
+        return node.this
     if isinstance(node, exp.Cast) and node.to.this in (_T.TEXT, _T.VARCHAR):
-        return _strip_noise(node.this)
-    if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
-        return exp.column(exp.to_identifier(node.name, quoted=node.this.quoted))
+        return node.this
+    if isinstance(node, exp.Column) and node.table and isinstance(node.this, exp.Identifier):
+        return exp.column(node.this.copy())
+    if isinstance(node, exp.Identifier) and not node.quoted and node.this != node.this.lower():
+        return exp.to_identifier(node.this.lower())
     return node
 
 
@@ -131,15 +147,12 @@ def normalize_expression(sql: str, dialect: str = "postgres") -> str:
 
 def normalize_node(node: exp.Expression) -> str:
     """Same as :func:`normalize_expression`, for an already parsed expression (the tree is not changed)."""
-    if not any(_is_noise(n) for n in node.walk()):
-        return node.sql(dialect="postgres", normalize=True, normalize_functions="upper")
-    # transform() does not descend into a node it just replaced, so repeat until nothing changes.
-    cleaned = node.copy()
-    rendered = cleaned.sql(dialect="postgres", normalize=True, normalize_functions="upper")
-    for _ in range(8):
-        cleaned = cleaned.transform(_strip_noise, copy=False)
-        again = cleaned.sql(dialect="postgres", normalize=True, normalize_functions="upper")
-        if again == rendered:
-            break
-        rendered = again
-    return rendered
+    # Most predicates and index keys hold no noise: render them as they are, without a copy.
+    if any(_is_noise(n) for n in node.walk()):
+        node = node.copy()
+        # transform() does not descend into a node it just replaced, so repeat until clean.
+        for _ in range(8):
+            node = node.transform(_strip_noise, copy=False)
+            if not any(_is_noise(n) for n in node.walk()):
+                break
+    return node.sql(dialect="postgres", normalize_functions="upper")
