@@ -1,5 +1,4 @@
 from sqlglot import exp
-
 from sqlglot.tokens import TokenType
 
 from sqlperf.analysis import COMPARISONS, ends_cleanly, flip, literal_value
