@@ -26,6 +26,7 @@ def test_expressions_compare_after_normalisation(written, same_as):
 
 def test_different_expressions_stay_different():
     assert normalize_expression("lower(email)") != normalize_expression("upper(email)")
+    assert normalize_expression("(a + b) * c") != normalize_expression("a + b * c")
     assert normalize_expression('lower("Email")') != normalize_expression("lower(email)")
 
 
