@@ -55,11 +55,15 @@ class SelectStar(Rule):
                 continue  # only derived tables and CTEs: their own select lists decide
             names = ", ".join(sorted({t.name for t in tables.values()}))
             star_text = ctx.text(star)
+            # FROM-first syntax (``FROM t WHERE ...``) selects * without writing it: nothing to replace.
+            written = star_text.endswith("*")
+            if not written:
+                star_text = "the implied SELECT *"
             message = f"{star_text} reads every column of {names}; the query cannot be served by a covering index."
             columns = _expanded(ctx, tables, qualify=bool(qualifier) or len(scope.sources) > 1, whole=len(tables) == len(targets))
             fix = None
             help_text = "select only the columns the caller uses"
-            if columns:
+            if columns and written:
                 fix = Fix(Applicability.SAFE, [ctx.edit(star, columns)], columns, "list the columns")
                 help_text = f"list the columns: {columns}"
             findings.append(ctx.finding(self, star, message, help_text, fix, data={"tables": sorted({t.name for t in tables.values()})}))
