@@ -22,7 +22,8 @@ class LimitWithoutOrder(Rule):
 
     Not reported where order cannot matter: `LIMIT 1` inside `EXISTS`, a query that returns a
     single aggregate row (`SELECT count(*) FROM t LIMIT 1`), a query that selects only
-    constants (`SELECT 1 FROM t WHERE ... LIMIT 1`), `LIMIT 0`, and a query over one derived
+    constants (`SELECT 1 FROM t WHERE ... LIMIT 1`), a lookup by the whole primary key,
+    `LIMIT 0`, a work-queue pick with `FOR UPDATE SKIP LOCKED`, and a query over one derived
     table that is itself ordered.
 
     ## Example
@@ -77,6 +78,8 @@ def _under_exists(node) -> bool:
 def _order_cannot_matter(node) -> bool:
     if not isinstance(node, exp.Select):
         return False
+    if any(lock.args.get("wait") is False for lock in node.args.get("locks") or []):
+        return True  # FOR UPDATE SKIP LOCKED: a work queue that wants any unlocked row, not particular ones
     projections = [p.unalias() for p in node.expressions]
     if projections and all(is_constant(p) and not isinstance(p, exp.Star) for p in projections):
         return True  # every row looks the same
