@@ -169,3 +169,22 @@ def _walk(node):
     yield node
     for child in node.get("children", []):
         yield from _walk(child)
+
+
+@pytest.mark.parametrize(
+    "sql, code, status, words",
+    [
+        ("SELECT * FROM orders ORDER BY random() LIMIT 5", "SP305", "confirmed", "Sort on random() of ~150,000 rows"),
+        ("SELECT * FROM nation ORDER BY random() LIMIT 5", "SP305", "not-confirmed", "too few rows"),
+        ("SELECT c_name, (SELECT max(o_totalprice) FROM orders o WHERE o.o_custkey = c.c_custkey) FROM customer c",
+         "SP401", "confirmed", "runs once for each of ~15,000 rows"),
+        ("SELECT n_name, (SELECT count(*) FROM customer c WHERE c.c_nationkey = n.n_nationkey) FROM nation n",
+         "SP401", "not-confirmed", "too few rows"),
+        ("SELECT o_orderkey FROM orders ORDER BY o_orderkey OFFSET 100000 LIMIT 10", "SP302", "confirmed", "for the first page"),
+        ("SELECT n_nationkey FROM nation ORDER BY n_nationkey OFFSET 5000 LIMIT 10", "SP302", "not-confirmed", "too few"),
+    ],
+)
+def test_display_advice_is_judged_by_the_plan_shape(tpch_dsn, sql, code, status, words):
+    v, _ = _verify(sql, tpch_dsn, code)
+    assert v.status == status, v.reason
+    assert words in v.reason

@@ -19,6 +19,7 @@ from sqlperf.rule import Finding, Verification
 from sqlperf.verify.backend import WhatIfUnavailable, uses_whatif_index
 from sqlperf.verify.pg import DatabaseError
 from sqlperf.verify.plan import Plan, PlanNode
+from sqlperf.verify.shapes import SHAPE_CODES, confirm_by_shape
 
 DEFAULT_OPTIONS = {
     # An index (or rewrite) counts only when the total cost falls by at least this share.
@@ -62,6 +63,8 @@ def confirm_finding(backend, finding: Finding, options: dict | None = None) -> V
             return _confirm_sargability(backend, finding, sql, before, opts)
         if _index_ddl(finding):
             return _confirm_index(backend, finding, sql, before, _index_ddl(finding), opts)
+        if code in SHAPE_CODES and before.backend == "postgresql" and not fixed_statement(finding):
+            return confirm_by_shape(backend, finding, sql, before, opts, _verdict)
         return _confirm_rewrite(backend, finding, sql, before, opts)
     except WhatIfUnavailable as error:
         return skipped(str(error), before)
