@@ -126,7 +126,11 @@ def _rewrite(ctx, node, predicate, select) -> tuple[str, bool] | None:
         out.append(content)
         cursor = end
     out.append(text[cursor:s_end])
-    replacement = f"NOT EXISTS ({''.join(out)})"
+    # Keep the layout inside the parentheses as written: "(\n  select" stays "(\n  select".
+    sub_start, sub_end = ctx.span(predicate.args["query"])
+    if not (sub_start <= s_start and s_end <= sub_end):
+        return None
+    replacement = f"NOT EXISTS {text[sub_start:s_start]}{''.join(out)}{text[s_end:sub_end]}"
     return replacement, _both_not_null(ctx, outer, inner)
 
 
@@ -146,6 +150,10 @@ def _qualified(ctx, outer, select) -> str | None:
                 return None  # the subquery has a source of the same name: it would capture the column
             continue
         sources = list(outer_scope.sources)
+        if len(sources) != 1:
+            # Several outer tables: the schema may say which one has the column.
+            owner = ctx.resolve_column(column).table_name
+            sources = [k for k, s in outer_scope.sources.items() if isinstance(s, exp.Table) and owner and s.name == owner]
         if len(sources) != 1 or sources[0] in inner_names:
             return None
         c_start, c_end = ctx.span(column)
