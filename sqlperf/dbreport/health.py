@@ -240,12 +240,14 @@ def unindexed_foreign_keys(indexes: list[IndexRow], fk_rows) -> list[HealthItem]
 
         advice = IndexAdvice(model, list(columns), name=index_name(model, list(columns)))
         rows = float(reltuples) if reltuples is not None and reltuples >= 0 else None
+        about = f" ({rows:,.0f} rows)" if rows is not None else ""
         out.append(HealthItem(
             "unindexed-foreign-key", _qualify(schema, table),
             f"foreign key {name} ({', '.join(columns)}) -> {referenced} has no index: each delete or key update "
-            f"on {referenced} scans {table}, and joins on it cannot use an index",
+            f"on {referenced} scans {table}{about}, and joins on it cannot use an index",
             fix=advice.ddl, detail={"constraint": name, "columns": list(columns), "references": referenced, "rows": rows},
         ))
+    out.sort(key=lambda item: item.detail["rows"] or 0.0, reverse=True)  # the big tables first
     return out
 
 

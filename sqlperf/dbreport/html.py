@@ -16,7 +16,7 @@ from sqlperf.dbreport.render import (
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;color:#1d2330;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #dde3ee;padding-bottom:.2rem;margin-top:2rem}
-code,pre{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}pre{background:#f4f6fa;padding:.6rem;overflow-x:auto}
+code,pre{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}pre{background:#f4f6fa;padding:.6rem;white-space:pre-wrap;word-break:break-word;margin:0}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border-bottom:1px solid #e6e9f0;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f6fa;cursor:pointer;user-select:none;white-space:nowrap}th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.notice{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem .8rem;margin:.4rem 0}
