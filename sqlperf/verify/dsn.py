@@ -19,7 +19,9 @@ def resolve_dsn(dsn: str | None = None) -> str | None:
     return None
 
 
-_URI_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<tail>@)", re.I)
+# The password runs to the last "@" on the line: a DSN with an unquoted "@", "/" or space in
+# its password is malformed, and hiding too much beats showing any of it.
+_URI_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^\n]*)(?P<tail>@)", re.I)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.I)
 
 
@@ -35,20 +37,41 @@ def redact_dsn(dsn: str) -> str:
     return _KV_PASSWORD.sub(lambda m: m["head"] + "***", text)
 
 
-def _password_of(dsn: str) -> str | None:
+_URI_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^:/?#@\s]*:(?P<pw>[^\n]*)@", re.I)
+
+
+def _passwords_of(dsn: str) -> list[str]:
+    """The DSN's password, longest spelling first, whether or not the DSN parses.
+
+    libpq quotes the fragment it choked on ("unexpected spaces found in ..."), so for a DSN
+    that does not parse every way its password could be read is a candidate.
+    """
+    found: list[str] = []
     try:
         from psycopg.conninfo import conninfo_to_dict
 
         value = conninfo_to_dict(dsn).get("password")
+        if value:
+            found.append(str(value))
     except Exception:
-        value = None
-    return str(value) if value else os.environ.get("PGPASSWORD") or None
+        uri = _URI_USERINFO.match(dsn.strip())
+        if uri:
+            whole = uri["pw"]
+            found += [whole, whole.split("@", 1)[0]]
+        found += [m["pw"].strip("'") for m in _KV_PASSWORD.finditer(dsn)]
+    if os.environ.get("PGPASSWORD"):
+        found.append(os.environ["PGPASSWORD"])
+    return sorted({p for p in found if p}, key=len, reverse=True)
+
+
+def _password_of(dsn: str) -> str | None:
+    passwords = _passwords_of(dsn)
+    return passwords[0] if passwords else None
 
 
 def scrub(message: str, dsn: str | None) -> str:
     """``message`` on one line with the DSN's password (and any DSN inside it) redacted."""
     text = redact_dsn(" ".join(str(message).split()))
-    password = _password_of(dsn) if dsn else None
-    if password:
+    for password in _passwords_of(dsn) if dsn else ():
         text = text.replace(password, "***")
     return text
