@@ -39,10 +39,11 @@ def user_repo(tmp_path_factory):
     return repo
 
 
-def _try_repo(repo: Path, hook: str, *files: str, home: Path) -> subprocess.CompletedProcess:
+def _try_repo(repo: Path, *files: str, home: Path) -> subprocess.CompletedProcess:
+    """Both hooks of this repository, as a user's `pre-commit try-repo` runs them."""
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     return subprocess.run(
-        [*_pre_commit(), "try-repo", str(ROOT), hook, "--files", *files, "--color", "never"],
+        [*_pre_commit(), "try-repo", str(ROOT), "--files", *files, "--color", "never"],
         cwd=repo, capture_output=True, text=True, env=env, timeout=600,
     )
 
@@ -50,16 +51,18 @@ def _try_repo(repo: Path, hook: str, *files: str, home: Path) -> subprocess.Comp
 @pytest.mark.slow
 def test_hooks_flag_the_bad_file_and_fix_it(user_repo, tmp_path_factory):
     home = tmp_path_factory.mktemp("pre-commit-home")
-    checked = _try_repo(user_repo, "sqlperf", "bad.sql", "good.sql", "notes.txt", home=home)
-    assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert "bad.sql:1:29: SP102 [date-function-on-column]" in checked.stdout
-    assert "good.sql:" not in checked.stdout
-    assert "notes.txt" not in checked.stdout
-
-    clean = _try_repo(user_repo, "sqlperf", "good.sql", home=home)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-
-    fixed = _try_repo(user_repo, "sqlperf-fix", "bad.sql", home=home)
-    assert fixed.returncode == 1  # pre-commit fails a hook that modified files, so the user reviews them
-    assert "files were modified by this hook" in fixed.stdout
+    first = _try_repo(user_repo, "bad.sql", "good.sql", "notes.txt", home=home)
+    assert first.returncode == 1, first.stdout + first.stderr
+    check_part, fix_part = first.stdout.split("- hook id: sqlperf-fix")
+    # The check hook names the file, the place and the rule; the good file and a non-SQL file stay out.
+    assert "- hook id: sqlperf\n" in check_part
+    assert "bad.sql:1:29: SP102 [date-function-on-column]" in check_part
+    assert "good.sql:" not in check_part and "notes.txt" not in first.stdout
+    # The fix hook rewrote the file; pre-commit fails a hook that modified files so the user reviews them.
+    assert "files were modified by this hook" in fix_part
     assert (user_repo / "bad.sql").read_text() == GOOD
+    assert (user_repo / "notes.txt").read_text().startswith("SELECT * FROM t WHERE YEAR(a) = 1;")
+
+    second = _try_repo(user_repo, "bad.sql", "good.sql", home=home)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.count("Passed") == 2
