@@ -1,7 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from sqlperf.rule import Applicability, Rule
+from sqlperf.rule import Applicability, Fix, Rule
 
 
 class DistinctOverJoin(Rule):
@@ -74,7 +74,12 @@ class DistinctOverJoin(Rule):
             "hashing the whole fanned-out result; the joined tables only filter."
         )
         help_text = f"select from {kept_name} alone and test the other tables with WHERE EXISTS (SELECT 1 FROM ... WHERE <join condition>)"
-        finding = ctx.finding(self, node, message, help_text, data={"table": kept_name, "joined": others})
+        rewrite = _semi_join(ctx, node, kept)
+        fix = None
+        if rewrite is not None:
+            help_text = f"select from {kept_name} alone and test the join with EXISTS: {rewrite}"
+            fix = Fix(Applicability.DISPLAY, replacement=rewrite, message="EXISTS semi-join, no DISTINCT")
+        finding = ctx.finding(self, node, message, help_text, fix, data={"table": kept_name, "joined": others})
         keyword = _distinct_keyword(ctx, node)
         if keyword is not None:
             finding.start, finding.end = keyword.start, keyword.end + 1
@@ -163,3 +168,40 @@ def _joined_on_unique_key(ctx, node, scope, key) -> bool:
         return "id" in equated
     keys = [table.primary_key, *table.unique, *([ix.columns for ix in table.indexes if ix.unique])]
     return any(k and {c.lower() for c in k} <= equated for k in keys)
+
+
+def _semi_join(ctx, node, kept) -> str | None:
+    """``SELECT cols FROM kept WHERE EXISTS (SELECT 1 FROM other WHERE on AND its filters)``, for the
+    simple shape: the kept table in FROM and one other table joined with ON."""
+    joins = node.args.get("joins") or []
+    source = node.args["from_"].this
+    if len(joins) != 1 or source.alias_or_name != kept or joins[0].args.get("on") is None:
+        return None
+    if any(node.args.get(key) for key in ("order", "limit", "offset", "with_", "windows", "qualify", "locks")):
+        return None  # the suggestion would have to carry these clauses too: keep it to the plain shape
+    join = joins[0]
+    other = join.this.alias_or_name
+    if any(isinstance(n, (exp.Placeholder, exp.Parameter)) for n in node.walk()):
+        return None  # bind parameters have no position: the copied text could be incomplete
+    on = join.args["on"]
+    inner = [f"({ctx.text(on)})" if isinstance(on, exp.Or) else ctx.text(on)]
+    outer = []
+    where = node.args.get("where")
+    if where is not None:
+        parts, stack = [], [where.this]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, exp.And):
+                stack.extend((current.expression, current.this))
+            else:
+                parts.append(current)
+        for part in parts:
+            tables = {c.table for c in part.find_all(exp.Column)}
+            text = ctx.text(part)
+            if isinstance(part, exp.Or):
+                text = f"({text})"
+            (inner if other in tables else outer).append(text)
+    columns = ", ".join(ctx.text(p) for p in node.expressions)
+    exists = f"EXISTS (SELECT 1 FROM {ctx.text(join.this)} WHERE {' AND '.join(inner)})"
+    rewritten = f"SELECT {columns} FROM {ctx.text(source)} WHERE {' AND '.join([exists, *outer])}"
+    return " ".join(rewritten.split())
