@@ -18,7 +18,8 @@ SELECT i.indexrelid, n.nspname, t.relname, ic.relname, am.amname,
        EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid),
        i.indnkeyatts, i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[], i.indoption::int2[],
        coalesce(pg_get_expr(i.indexprs, i.indrelid), ''), coalesce(pg_get_expr(i.indpred, i.indrelid), ''),
-       pg_relation_size(i.indexrelid), coalesce(s.idx_scan, 0), pg_get_indexdef(i.indexrelid), i.indrelid
+       pg_relation_size(i.indexrelid), coalesce(s.idx_scan, 0), pg_get_indexdef(i.indexrelid), i.indrelid,
+       t.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
@@ -72,6 +73,9 @@ class IndexRow:
     scans: int
     definition: str
     table_oid: int
+    # On a partitioned table, or a partition's copy of a parent's index: scans are counted on
+    # the partitions and the index cannot be dropped alone, so it is never called unused or redundant.
+    partitioned: bool = False
 
     @property
     def enforces(self) -> bool:
@@ -145,7 +149,7 @@ def unused_indexes(indexes: list[IndexRow], fk_needs: dict[int, int], report: Re
     young = report.stats_age_hours is not None and report.stats_age_hours < thresholds.stats_min_age_hours
     out = []
     for ix in indexes:
-        if ix.scans or ix.enforces or not ix.valid or fk_needs.get(ix.oid):
+        if ix.scans or ix.enforces or not ix.valid or ix.partitioned or fk_needs.get(ix.oid):
             continue
         age = _age_text(report.stats_age_hours)
         message = f"{ix.name} has not been scanned since the statistics were reset ({age})"
@@ -174,7 +178,7 @@ def duplicate_and_redundant(indexes: list[IndexRow], fk_needs: dict[int, int]) -
     """Same definition twice, or a plain btree whose keys are a prefix of another btree's."""
     by_table: dict[int, list[IndexRow]] = {}
     for ix in indexes:
-        if ix.valid:
+        if ix.valid and not ix.partitioned:
             by_table.setdefault(ix.table_oid, []).append(ix)
     out: list[HealthItem] = []
     flagged: set[int] = set()
