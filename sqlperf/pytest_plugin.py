@@ -148,7 +148,7 @@ def _read_settings(config) -> Settings:
 MARKER = (
     "sqlperf(max_queries=None, n_plus_one_threshold=None, allow=(), reason=None): "
     "sqlperf limits for this test: a statement budget (SP504), the N+1 threshold (SP501), "
-    "rule codes allowed here (e.g. allow=['SP502']) and the reason they are allowed."
+    "rule codes allowed here (e.g. allow=['SP502'], or ['ALL']) and the reason they are allowed."
 )
 _MARKER_KEYS = {"max_queries", "n_plus_one_threshold", "allow", "reason"}
 
@@ -353,7 +353,9 @@ class _SessionReport:
             new = sum(1 for e in found.entries.values() if not e.baselined)
             known = len(found.entries) - new
             tests = len({t for e in found.entries.values() for t in e.tests})
-            if self.settings.mode == "fail":
+            if self.settings.update_baseline:
+                what = "recorded in the baseline"
+            elif self.settings.mode == "fail":
                 what = "the tests that ran them failed"
             else:
                 what = "reported only (--sqlperf=fail fails the tests)"

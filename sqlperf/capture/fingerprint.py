@@ -116,8 +116,13 @@ def _ignored(tokens: list[str]) -> bool:
     words = set(tokens)
     if words & _CATALOG_WORDS:
         return True
-    # ``SELECT version()`` and friends: dialect start-up probes.
-    return tokens[0] == "select" and len(tokens) <= 6 and bool(words & _IGNORED_FUNCTIONS)
+    # ``SELECT version()`` and friends: dialect start-up probes, a function call and nothing else.
+    return (
+        tokens[0] == "select"
+        and len(tokens) <= 6
+        and any(t in _IGNORED_FUNCTIONS and n == "(" for t, n in zip(tokens, tokens[1:]))
+        and "from" not in words
+    )
 
 
 @lru_cache(maxsize=4096)

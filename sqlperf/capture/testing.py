@@ -75,6 +75,8 @@ class TestCapture:
     # -- judging -----------------------------------------------------------------------------
     def judge(self) -> tuple[list[Finding], list[Finding]]:
         """(new findings, findings the baseline already knows), one per (rule, call site)."""
+        if "ALL" in self.policy.allow:
+            return [], []
         found = [f for f in self.result.findings if f.code not in self.policy.allow and not self._in_test_code(f)]
         new, known = [], []
         for finding in one_per_site(found):
