@@ -86,6 +86,9 @@ def _order_cannot_matter(node) -> bool:
     if node.args.get("group") is None and projections and all(_is_aggregate(p) for p in projections):
         return True  # one row
     source = node.args.get("from_")
+    items = [source.this, *(j.this for j in node.args.get("joins") or [])] if source is not None else []
+    if items and node.args.get("group") is None and all(_one_row_source(item) for item in items):
+        return True  # a product of one-row aggregates (TPC-DS q28) is one row
     if source is not None and not node.args.get("joins") and isinstance(source.this, exp.Subquery):
         inner = source.this.this
         if isinstance(inner, (exp.Select, exp.Union)) and inner.args.get("order") is not None:
@@ -144,3 +147,17 @@ def _at_most_one_row(ctx, node) -> bool:
         return "id" in pinned
     keys = [schema_table.primary_key, *schema_table.unique, *(ix.columns for ix in schema_table.indexes if ix.unique and not ix.where)]
     return any(k and {c.lower() for c in k} <= pinned for k in keys)
+
+
+def _one_row_source(item) -> bool:
+    """A derived table that is an aggregate without GROUP BY: exactly one row."""
+    if not isinstance(item, exp.Subquery) or not isinstance(item.this, exp.Select):
+        return False
+    inner = item.this
+    if inner.args.get("group") or inner.args.get("having") or not inner.expressions:
+        return False
+    values = [p.unalias() for p in inner.expressions]
+    if not all(_is_aggregate(v) for v in values):
+        return False
+    # Constants alone are one row only without a FROM: (SELECT 1 FROM t) has a row per row of t.
+    return inner.args.get("from_") is None or any(v.find(exp.AggFunc) is not None for v in values)
