@@ -15,7 +15,8 @@ class UnionInsteadOfUnionAll(Rule):
     different tables, or select a different constant tag) or when duplicates do not matter,
     that work buys nothing; `UNION ALL` simply appends the branches.
 
-    `UNION ALL`, `INTERSECT` and `EXCEPT` are not reported.
+    `UNION ALL`, `INTERSECT`, `EXCEPT` and the `UNION` of a `WITH RECURSIVE` query (where
+    removing duplicates is what stops a walk around a cycle) are not reported.
 
     ## Example
     ```sql
@@ -50,6 +51,8 @@ class UnionInsteadOfUnionAll(Rule):
     def visit(self, node, ctx):
         if type(node) is not exp.Union or not node.args.get("distinct"):
             return None
+        if _recursive_cte_body(node):
+            return None  # in WITH RECURSIVE, UNION's de-duplication is what stops a walk around a cycle
         keyword = _union_keyword(ctx, node)
         if keyword is None:
             return None
@@ -118,3 +121,10 @@ def _branch_tables(node) -> list[str]:
             return []
         names.append(table.name)
     return names
+
+
+def _recursive_cte_body(node) -> bool:
+    parent = node.parent
+    while isinstance(parent, (exp.Union, exp.Subquery, exp.Paren)):
+        parent = parent.parent
+    return isinstance(parent, exp.CTE) and isinstance(parent.parent, exp.With) and bool(parent.parent.args.get("recursive"))
