@@ -8,6 +8,7 @@ as an error is a :class:`DatabaseError` whose message is one line and never hold
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from contextlib import contextmanager
@@ -133,6 +134,9 @@ class Database:
         self.server_version = 0
         self.has_hypopg = False
         self._local = threading.local()
+        # Set once the server is gone: every later transaction fails at once with this
+        # message instead of waiting connect_timeout_s for a pool that cannot connect.
+        self.lost: DatabaseError | None = None
 
     @property
     def display_dsn(self) -> str:
@@ -149,6 +153,11 @@ class Database:
             probe.close()
         from psycopg_pool import ConnectionPool
 
+        # The pool logs each failed reconnection; with no logging configured Python would print
+        # those multi-line records on stderr. Our DatabaseError already says it in one line.
+        pool_log = logging.getLogger("psycopg.pool")
+        if not any(isinstance(h, logging.NullHandler) for h in pool_log.handlers):
+            pool_log.addHandler(logging.NullHandler())
         settings = self.settings
         self._pool = ConnectionPool(
             self.dsn,
@@ -200,6 +209,8 @@ class Database:
         ``read_write`` lifts the session's read-only default for this one transaction; only
         the what-if index build asks for it, and it too is rolled back.
         """
+        if self.lost is not None:
+            raise DatabaseError(str(self.lost), "unreachable")
         if self._pool is None:
             self.open()
         pinned = getattr(self._local, "conn", None)
@@ -212,7 +223,7 @@ class Database:
                 finally:
                     pinned.rollback()
             except Exception as error:
-                raise self._translate(error) from None
+                raise self._translate(error, pinned) from None
             return
         from psycopg_pool import PoolTimeout
 
@@ -220,7 +231,8 @@ class Database:
             conn_cm = self._pool.connection(timeout=self.settings.connect_timeout_s)
             conn = conn_cm.__enter__()
         except PoolTimeout:
-            raise DatabaseError(f"no connection to {self.display_dsn} became available", "unreachable") from None
+            self.lost = DatabaseError(f"no connection to {self.display_dsn} became available", "unreachable")
+            raise DatabaseError(str(self.lost), "unreachable") from None
         try:
             try:
                 if read_write:
@@ -230,11 +242,17 @@ class Database:
                 conn.rollback()
         except Exception as error:
             conn_cm.__exit__(type(error), error, error.__traceback__)
-            raise self._translate(error) from None
+            raise self._translate(error, conn) from None
         else:
             conn_cm.__exit__(None, None, None)
 
-    def _translate(self, error: Exception) -> Exception:
+    def _translate(self, error: Exception, conn=None) -> Exception:
+        translated = self._translated(error)
+        if conn is not None and getattr(translated, "kind", "") == "unreachable" and (conn.closed or getattr(conn, "broken", False)):
+            self.lost = translated
+        return translated
+
+    def _translated(self, error: Exception) -> Exception:
         if isinstance(error, DatabaseError):
             return error
         psycopg = _import_psycopg()
