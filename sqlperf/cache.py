@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from sqlperf._version import __version__
@@ -101,6 +100,8 @@ class ResultCache:
         self.folder = self.root / f"v{FORMAT}" / context[:32]
         self._ready = False
 
+    file_key = staticmethod(file_key)
+
     def load(self, key: str) -> FileResult | None:
         try:
             with open(self.folder / f"{key}.json", "rb") as handle:
@@ -120,6 +121,8 @@ class ResultCache:
         except Exception:  # noqa: BLE001 - rule data that JSON cannot carry
             return False
         body = json.dumps({"key": key, "context": self.context, "result": encoded}, separators=(",", ":")).encode()
+        import tempfile
+
         try:
             self._prepare()
             handle, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{key[:16]}.", suffix=".tmp")

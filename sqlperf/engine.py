@@ -129,10 +129,13 @@ class Linter:
     def _run_rules(self, dispatch: _Dispatch, source: SourceFile, statement: Statement, tree, result: FileResult) -> None:
         ctx = RuleContext(source, statement, tree, SpanIndex(statement.tokens, source.text), self.dialect_name, self.schema)
         findings = result.findings
-        rules_for = dispatch.rules_for
+        by_class = dispatch.by_class
         try:
             for node in tree.walk():
-                for rule in rules_for(type(node)):
+                rules = by_class.get(node.__class__)
+                if rules is None:
+                    rules = dispatch.rules_for(node.__class__)
+                for rule in rules:
                     try:
                         produced = rule.visit(node, ctx)
                     except Exception as error:  # noqa: BLE001 - one broken rule must not stop the run
@@ -210,13 +213,14 @@ class _Dispatch:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self.finishers = [r for r in rules if type(r).finish is not Rule.finish]
-        self._by_class: dict[type, tuple[Rule, ...]] = {}
+        # Read directly by the walk loop: a method call per node costs more than the lookup.
+        self.by_class: dict[type, tuple[Rule, ...]] = {}
 
     def rules_for(self, cls: type) -> tuple[Rule, ...]:
-        found = self._by_class.get(cls)
+        found = self.by_class.get(cls)
         if found is None:
             found = tuple(r for r in self.rules if r.node_types and issubclass(cls, r.node_types))
-            self._by_class[cls] = found
+            self.by_class[cls] = found
         return found
 
 

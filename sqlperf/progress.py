@@ -21,12 +21,6 @@ class ProgressBar:
         self._bar = None
         self._task = None
 
-    @staticmethod
-    def wanted(fmt: str, stream=None) -> bool:
-        """Only for people: text output, and stderr is a terminal (never in CI logs or pipes)."""
-        stream = stream if stream is not None else sys.stderr
-        return fmt == "text" and hasattr(stream, "isatty") and stream.isatty()
-
     def start(self, total: int) -> None:
         self.total = total
         self.done = 0

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlperf.cache import ResultCache, context_key, file_key
 from sqlperf.config import Settings
 from sqlperf.engine import FileResult, Linter
 from sqlperf.rule import Finding
@@ -52,6 +50,7 @@ def discover(paths: list[str | Path], settings: Settings) -> tuple[list[tuple[Pa
     """
     found: dict[str, Path] = {}
     errors: list[str] = []
+    cwd = Path.cwd().resolve()
     for raw in paths:
         path = Path(raw)
         if path.is_file():
@@ -59,13 +58,28 @@ def discover(paths: list[str | Path], settings: Settings) -> tuple[list[tuple[Pa
         elif path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not _excluded(d, settings))
+                real_root = None
                 for name in files:
                     if any(fnmatch.fnmatch(name, pat) for pat in settings.include) and not _excluded(name, settings):
                         file = Path(root) / name
-                        found.setdefault(display_path(file), file)
+                        if file.is_symlink():
+                            shown = display_path(file)
+                        else:
+                            # Resolving each file walks every folder above it again; resolve
+                            # the folder once (the same answer unless the file is a link).
+                            real_root = real_root or Path(root).resolve()
+                            shown = _relative(real_root / name, cwd, file)
+                        found.setdefault(shown, file)
         else:
             errors.append(f"{raw}: no such file or directory")
     return [(found[k], k) for k in sorted(found)], errors
+
+
+def _relative(resolved: Path, cwd: Path, original: Path) -> str:
+    try:
+        return resolved.relative_to(cwd).as_posix()
+    except ValueError:
+        return original.as_posix()
 
 
 def _excluded(name: str, settings: Settings) -> bool:
@@ -120,7 +134,7 @@ def check(
             except OSError:
                 pass  # lint_path reports it in its own words
             else:
-                key = file_key(data, shown)
+                key = cache.file_key(data, shown)
                 cached = cache.load(key)
                 if cached is not None:
                     results[index] = cached
@@ -148,6 +162,8 @@ def check(
 def _open_cache(settings: Settings, schema, linter: Linter):
     if not settings.cache_dir:
         return None
+    from sqlperf.cache import ResultCache, context_key
+
     root = Path(settings.cache_dir)
     if not root.is_absolute():
         root = Path(settings.root) / root
@@ -248,6 +264,8 @@ def _fix_file(linter: Linter, path: Path, shown: str, first: FileResult, result:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             handle.write(fixed)
         return findings_by_text[fixed]
+    import difflib
+
     result.diffs.append(
         "".join(
             difflib.unified_diff(
