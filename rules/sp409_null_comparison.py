@@ -35,16 +35,17 @@ class NullComparison(Rule):
 
     ## Fix safety
     The fix writes `IS NULL` for `= NULL` and `IS NOT NULL` for `<>`/`!= NULL`, which is what
-    the comparison was written to mean. It is marked safe, but note that it changes the
-    result on purpose: the original predicate matched no row (it was the bug), the fixed one
-    matches the rows whose value is NULL (or not NULL).
+    the comparison was written to mean. It is unsafe because it changes the result on
+    purpose: the original predicate is never true and matches no row (that is the bug), the
+    fixed one matches the rows whose value is NULL (or not NULL). Review the rows it brings
+    back, then apply it with `--fix --unsafe-fixes`.
     """
 
     code = "SP409"
     name = "null-comparison"
     category = "shape"
     node_types = (exp.EQ, exp.NEQ)
-    fix_applicability = Applicability.SAFE
+    fix_applicability = Applicability.UNSAFE
 
     def visit(self, node, ctx):
         if isinstance(node.parent, _ASSIGNMENTS):
@@ -74,7 +75,7 @@ class NullComparison(Rule):
             return None  # the comparison's span stops short of an operand without a position
         written = " ".join(ctx.source.text[start:end].split())
         message = f"{written} compares {subject} with NULL, which is never true (it yields NULL), {effect}."
-        fix = Fix(Applicability.SAFE, [Edit(start, end, replacement)], replacement, "test for NULL with IS")
+        fix = Fix(Applicability.UNSAFE, [Edit(start, end, replacement)], replacement, "test for NULL with IS")
         finding = ctx.finding(self, node, message, f"write {replacement}", fix)
         finding.start = start
         finding.line, finding.column = ctx.source.position(start)
