@@ -151,14 +151,22 @@ class RuleContext:
 
     def scope_of(self, node: exp.Expression):
         """The innermost scope whose query contains ``node``, or None."""
+        # Every node passed on the way up is remembered with the answer, so a long AND/OR
+        # chain with many findings costs one climb, not one per finding.
         by_expr = self._scope_by_expression
+        passed: list[int] = []
         current: exp.Expression | None = node
+        scope = None
         while current is not None:
-            scope = by_expr.get(id(current))
-            if scope is not None:
-                return scope
+            key = id(current)
+            if key in by_expr:
+                scope = by_expr[key]
+                break
+            passed.append(key)
             current = current.parent
-        return None
+        for key in passed:
+            by_expr[key] = scope
+        return scope
 
     def resolve_column(self, column: exp.Column) -> ResolvedColumn:
         """The base table a column reference belongs to, and its schema definition if known.
