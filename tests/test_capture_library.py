@@ -1,0 +1,182 @@
+"""``sqlperf.capture()`` as a library: what is recorded, what is not, and who sees it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from capture_support import line_of, sqlite_engine
+
+import sqlperf
+
+pytest.importorskip("sqlalchemy")
+pytestmark = pytest.mark.sqlperf(allow=["ALL"], reason="these tests run N+1s on purpose")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return sqlite_engine(posts=3)
+
+
+@pytest.fixture
+def session(engine):
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        yield session
+        session.rollback()
+
+
+def test_sqlperf_capture_is_the_package_and_the_function():
+    import sqlperf.capture as package
+    from sqlperf.capture import capture
+
+    assert sqlperf.capture is package and callable(sqlperf.capture)
+    assert sqlperf.capture_queries is capture
+    assert isinstance(sqlperf.capture(), capture)
+
+
+def test_statements_carry_text_parameters_duration_call_site_and_relationship(session):
+    from demo_app import views
+
+    with sqlperf.capture() as result:
+        views.list_posts(session)
+    first, lazy = result.statements[0], result.statements[1]
+    assert first.text.startswith("SELECT posts.id") and first.relationship is None
+    assert lazy.relationship == "Post.comments" and lazy.parameters == (1,)
+    assert lazy.duration > 0
+    assert lazy.call_site.function == "list_posts"
+    assert lazy.call_site.line == line_of('"comments": len(post.comments)} for post in posts]')
+    assert first.dialect == "sqlite"
+
+
+def test_savepoint_begin_commit_and_introspection_are_not_counted(engine):
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import Session
+
+    from demo_app.models import Post
+
+    with sqlperf.capture() as result:
+        with Session(engine) as session:
+            with session.begin():
+                with session.begin_nested():
+                    session.execute(select(Post.id)).all()
+        inspect(engine).get_table_names()
+        inspect(engine).get_columns("posts")
+    assert [s.text.split()[0] for s in result.statements] == ["SELECT"]
+
+
+def test_orm_update_and_core_statements_are_recorded_without_errors(session):
+    from sqlalchemy import text, update
+
+    from demo_app.models import Post
+
+    with sqlperf.capture() as result:
+        session.execute(update(Post).where(Post.id == 1).values(title="x"))
+        session.execute(text("SELECT count(*) FROM posts WHERE title = 'x'")).scalar()
+    assert [s.kind for s in result.statements] == ["update", "select"]
+
+
+def test_engine_filter(session, engine):
+    from sqlalchemy import create_engine, text
+
+    other = create_engine("sqlite://")
+    with sqlperf.capture(engine) as result:
+        with other.connect() as connection:
+            connection.execute(text("SELECT 1 FROM (SELECT 1)")).all()
+        session.execute(text("SELECT id FROM posts")).all()
+    assert [s.text for s in result.statements] == ["SELECT id FROM posts"]
+
+
+def test_threads_never_mix(engine):
+    from sqlalchemy import text
+
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def work(name, table):
+        with sqlperf.capture() as result:
+            barrier.wait()
+            with engine.connect() as connection:
+                for _ in range(3):
+                    connection.execute(text(f"SELECT id FROM {table}")).all()
+        results[name] = {s.text for s in result.statements}
+
+    threads = [threading.Thread(target=work, args=(n, t)) for n, t in (("a", "posts"), ("b", "comments"))]
+    with sqlperf.capture() as outer:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == {"a": {"SELECT id FROM posts"}, "b": {"SELECT id FROM comments"}}
+    assert outer.statements == []  # the threads had their own captures and no threads=True here
+
+
+def test_threads_option_takes_statements_of_threads_without_their_own(engine):
+    from sqlalchemy import text
+
+    def work():
+        with engine.connect() as connection:
+            connection.execute(text("SELECT id FROM tags")).all()
+
+    with sqlperf.capture(threads=True) as result:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    assert [s.text for s in result.statements] == ["SELECT id FROM tags"]
+
+
+def test_nested_captures_both_see_the_statements(session):
+    from sqlalchemy import text
+
+    with sqlperf.capture() as outer:
+        with sqlperf.capture() as inner:
+            session.execute(text("SELECT id FROM posts")).all()
+        session.execute(text("SELECT id FROM tags")).all()
+    assert len(inner.statements) == 1 and len(outer.statements) == 2
+
+
+def test_decorator_and_raise_on_findings(session):
+    from demo_app import views
+
+    @sqlperf.capture(raise_on_findings=True, static=False)
+    def page():
+        return views.list_posts(session)
+
+    with pytest.raises(sqlperf.capture.CaptureError, match="Post.comments lazy-loaded 3 times"):
+        page()
+
+    @sqlperf.capture(raise_on_findings=True, static=False)
+    def fixed_page():
+        return views.list_posts_fixed(session)
+
+    assert len(fixed_page()) == 3
+    with pytest.raises(TypeError, match="with parentheses"):
+        sqlperf.capture(lambda: None)
+
+
+def test_budget_is_reported_at_the_capture(session):
+    from demo_app import views
+
+    with sqlperf.capture(max_queries=1, static=False) as result:
+        views.list_posts_fixed(session)
+    [finding] = [f for f in result.findings if f.code == "SP504"]
+    assert "2 statements ran where the budget is 1" in finding.message
+    assert finding.path.endswith("test_capture_library.py")
+
+
+def test_static_findings_are_located_at_the_call_site_with_the_models_schema(session):
+    from demo_app import views
+
+    with sqlperf.capture() as result:
+        views.authors_by_email(session, "a1@example.org")
+        views.posts_by_title(session, "post 1")
+    by_code = {f.code: f for f in result.findings}
+    assert by_code["SP201"].line == line_of("select(Author.id).where(Author.email == email)")
+    assert "authors is filtered on email" in by_code["SP201"].message
+    assert by_code["SP101"].line == line_of("func.lower(Post.title) == title.lower()")
+    assert by_code["SP101"].data["sql"].startswith("SELECT posts.id")
+    assert by_code["SP101"].fix is None or not by_code["SP101"].fix.edits
+    with sqlperf.capture(static=False) as quiet:
+        views.posts_by_title(session, "post 1")
+    assert quiet.findings == []
