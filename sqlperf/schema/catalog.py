@@ -100,14 +100,19 @@ def _first_line(message: str, dsn: str) -> str:
     return line.replace(password, "***") if password else line
 
 
-def load_catalog(dsn: str, *, schemas: list[str] | None = None, timeout_ms: int = 30000) -> Schema:
-    """Tables, columns, indexes, keys and row estimates of the database at ``dsn``."""
+def load_catalog(dsn: str, *, schemas: list[str] | None = None, timeout_ms: int = 30000, lock_timeout_ms: int = 3000) -> Schema:
+    """Tables, columns, indexes, keys and row estimates of the database at ``dsn``.
+
+    ``pg_get_expr`` and ``pg_get_indexdef`` lock the table they describe: behind a migration's
+    ACCESS EXCLUSIVE lock they would wait; ``lock_timeout_ms`` bounds that wait.
+    """
     import psycopg
 
     conn = connect_read_only(dsn)
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            cur.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
             cur.execute(_RELATIONS, {"schemas": schemas})
             relations = cur.fetchall()
             oids = [row[0] for row in relations]
@@ -117,6 +122,11 @@ def load_catalog(dsn: str, *, schemas: list[str] | None = None, timeout_ms: int 
             indexes = cur.fetchall()
             cur.execute(_CONSTRAINTS, {"oids": oids})
             constraints = cur.fetchall()
+    except psycopg.errors.LockNotAvailable:
+        raise SchemaError(
+            f"cannot read the catalog of {describe_dsn(dsn)}: a table is locked by another session "
+            f"(waited {lock_timeout_ms / 1000:g} s); try again when it is released"
+        ) from None
     except psycopg.Error as error:
         raise SchemaError(f"cannot read the catalog of {describe_dsn(dsn)}: {_first_line(str(error), dsn)}") from None
     finally:
