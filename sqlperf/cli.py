@@ -104,7 +104,10 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
 
             dsn = resolve_dsn(dsn)
             if dsn and not (settings.schema or settings.schema_dsn or settings.schema_metadata):
-                settings.schema_dsn = dsn
+                from sqlperf.verify.command import catalog_reachable
+
+                if catalog_reachable(dsn):  # else the verification reports the fault, with the findings
+                    settings.schema_dsn = dsn
         validate(load_registry(), settings)
         from sqlperf.engine import get_dialect
 
@@ -134,7 +137,7 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
         from sqlperf.verify.command import run_verification
 
         problem = run_verification(result, settings, loaded_schema, dsn=None if scratch else dsn, scratch=scratch,
-                                   analyze=analyze, allow_index_build=allow_index_build, show_progress=fmt == "text")
+                                   analyze=analyze, allow_index_build=allow_index_build, show_progress=True)
         if problem:
             raise UsageError(problem)
 
