@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from sqlperf.rule import Finding
 
-__all__ = ["ExplainResult", "explain_statement", "open_backend", "verify_findings"]
+__all__ = ["ExplainResult", "explain_statement", "mark_skipped", "open_backend", "verify_findings"]
 
 _WRITES = re.compile(r"^\s*(with\b.*?\b)?(insert|update|delete|merge)\b", re.I | re.S)
 
@@ -153,7 +153,7 @@ def _verify_with(backend, findings: list[Finding], *, analyze: bool, options: di
 
 def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dict | None, progress) -> list[Finding]:
     from sqlperf.verify.checks import plan_findings
-    from sqlperf.verify.confirm import confirm_finding
+    from sqlperf.verify.confirm import FATAL_KINDS, confirm_finding
     from sqlperf.verify.pg import DatabaseError
 
     confirm_options, check_options, _ = _split_options(options)
@@ -164,7 +164,14 @@ def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dic
         if finding.code.startswith("SP6"):
             continue
         progress(f"verifying {number}/{total}: {finding.code} {finding.path}:{finding.line}")
-        finding.verification = confirm_finding(backend, finding, confirm_options)
+        try:
+            finding.verification = confirm_finding(backend, finding, confirm_options)
+        except DatabaseError as error:
+            if error.kind not in FATAL_KINDS:
+                raise
+            # The database is gone: say so on every finding left, and end the run (exit 2).
+            mark_skipped(findings, str(error))
+            raise
         if finding.statement_sql.strip():
             statements.setdefault((finding.path, finding.statement_index), finding)
     new: list[Finding] = []
@@ -176,15 +183,28 @@ def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dic
             wants_analyze = False
         try:
             plan = backend.explain(sql, analyze=wants_analyze)
-        except DatabaseError:
+        except DatabaseError as error:
+            if error.kind in FATAL_KINDS:
+                raise
             try:
                 plan = backend.explain(sql) if wants_analyze else None
-            except DatabaseError:
+            except DatabaseError as again:
+                if again.kind in FATAL_KINDS:
+                    raise
                 plan = None
         if plan is None:
             continue
         new += plan_findings(plan, table_rows=backend.table_rows, anchor=anchor, options=check_options)
     return new
+
+
+def mark_skipped(findings: list[Finding], reason: str) -> None:
+    """Every finding not verified yet gets ``skipped`` with ``reason`` (a connection fault, say)."""
+    from sqlperf.verify.confirm import skipped
+
+    for finding in findings:
+        if finding.verification is None and not finding.code.startswith("SP6"):
+            finding.verification = skipped(reason)
 
 
 @dataclass

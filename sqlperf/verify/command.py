@@ -34,9 +34,11 @@ def verify_options(settings) -> dict:
 def run_verification(result, settings, schema, *, dsn, scratch, analyze, allow_index_build, show_progress) -> str | None:
     """Verify ``result.findings`` in place and add plan findings to their files.
 
-    Returns an error message (one line, for exit code 2) or None.
+    A database fault (unreachable, wrong password, the server gone mid-run) leaves every
+    finding not verified yet ``skipped`` with the reason, and goes into ``result.errors``
+    (one line, exit code 2), so the findings are still shown. Returns that message or None.
     """
-    from sqlperf.verify import verify_findings
+    from sqlperf.verify import mark_skipped, verify_findings
     from sqlperf.verify.pg import DatabaseError
 
     findings = result.findings
@@ -56,6 +58,11 @@ def run_verification(result, settings, schema, *, dsn, scratch, analyze, allow_i
             dialect=getattr(settings, "dialect", "postgres"),
         )
     except DatabaseError as error:
+        mark_skipped(findings, str(error))
+        errors = getattr(result, "errors", None)
+        if isinstance(errors, list):
+            errors.append(str(error))
+            return None
         return str(error)
     by_path = {file.path: file for file in result.files}
     for finding in new:
@@ -64,6 +71,21 @@ def run_verification(result, settings, schema, *, dsn, scratch, analyze, allow_i
             target.findings.append(finding)
             target.findings.sort(key=lambda f: f.sort_key())
     return None
+
+
+def catalog_reachable(dsn: str) -> bool:
+    """Whether ``dsn`` answers, so its catalog can serve as the schema.
+
+    When it does not, linting goes on without that schema and the verification reports the
+    fault once, with the findings, instead of the run stopping before any finding is shown.
+    """
+    from sqlperf.verify.pg import DatabaseError, SessionSettings, connect
+
+    try:
+        connect(dsn, SessionSettings(connect_timeout_s=5)).close()
+    except DatabaseError:
+        return False
+    return True
 
 
 def _resolve(path: str, settings) -> Path:

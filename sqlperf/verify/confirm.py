@@ -21,6 +21,9 @@ from sqlperf.verify.pg import DatabaseError
 from sqlperf.verify.plan import Plan, PlanNode
 from sqlperf.verify.shapes import SHAPE_CODES, confirm_by_shape
 
+# Errors that end the whole run (the database is gone), not just one statement's verification.
+FATAL_KINDS = frozenset({"unreachable", "auth"})
+
 DEFAULT_OPTIONS = {
     # An index (or rewrite) counts only when the total cost falls by at least this share.
     "min_cost_reduction": 0.5,
@@ -57,6 +60,8 @@ def confirm_finding(backend, finding: Finding, options: dict | None = None) -> V
     try:
         before = backend.explain(sql)
     except DatabaseError as error:
+        if error.kind in FATAL_KINDS:
+            raise
         return skipped(f"EXPLAIN failed on {backend.target}: {error}")
     try:
         if code.startswith("SP1"):
@@ -69,6 +74,8 @@ def confirm_finding(backend, finding: Finding, options: dict | None = None) -> V
     except WhatIfUnavailable as error:
         return skipped(str(error), before)
     except DatabaseError as error:
+        if error.kind in FATAL_KINDS:
+            raise
         return skipped(f"EXPLAIN of the fixed statement failed: {error}", before)
 
 
@@ -126,6 +133,8 @@ def _confirm_sargability(backend, finding: Finding, sql: str, before: Plan, opts
     except WhatIfUnavailable as error:
         return Verification("skipped", f"{evidence}; {error}", plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
     except DatabaseError as error:
+        if error.kind in FATAL_KINDS:
+            raise
         reason = f"{evidence}; no what-if index {shown}: {error}"
         return Verification("skipped", reason, plan_before=before.to_json(), cost_before=before.total_cost, evidence=evidence)
     reads_index = any(_index_scans(after, table, c) for c in columns) or after.backend == "sqlite"
@@ -275,6 +284,8 @@ def _confirm_ddl_finding(backend, finding: Finding, opts: dict) -> Verification:
     except WhatIfUnavailable as error:
         return skipped(str(error))
     except DatabaseError as error:
+        if error.kind in FATAL_KINDS:
+            raise
         return skipped(f"EXPLAIN failed on {backend.target}: {error}")
 
 
