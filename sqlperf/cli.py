@@ -137,7 +137,7 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
         from sqlperf.verify.command import run_verification
 
         problem = run_verification(result, settings, loaded_schema, dsn=None if scratch else dsn, scratch=scratch,
-                                   analyze=analyze, allow_index_build=allow_index_build, show_progress=True)
+                                   analyze=analyze, allow_index_build=allow_index_build, show_progress=fmt == "text")
         if problem:
             raise UsageError(problem)
 
