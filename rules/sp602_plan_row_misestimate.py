@@ -1,5 +1,4 @@
 from sqlperf.rule import Rule
-from sqlperf.verify.checks import DEFAULTS
 
 
 class PlanRowMisestimate(Rule):
@@ -32,4 +31,4 @@ class PlanRowMisestimate(Rule):
     name = "plan-row-misestimate"
     category = "plan"
     static = False
-    options = dict(DEFAULTS["SP602"])
+    options = {"misestimate_factor": 10.0, "min_rows": 100}

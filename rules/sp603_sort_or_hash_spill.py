@@ -1,5 +1,4 @@
 from sqlperf.rule import Rule
-from sqlperf.verify.checks import DEFAULTS
 
 
 class SortOrHashSpill(Rule):
@@ -31,4 +30,4 @@ class SortOrHashSpill(Rule):
     name = "sort-or-hash-spill"
     category = "plan"
     static = False
-    options = dict(DEFAULTS["SP603"])
+    options: dict = {}
