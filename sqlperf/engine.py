@@ -111,6 +111,11 @@ class Linter:
                         self._parse_error(source, statement.start, statement.end, "statement nested too deeply to parse", statement.index)
                     )
                 continue
+            except Exception as error:  # noqa: BLE001 - sqlglot itself can trip on odd input (a TypeError on "b ?}")
+                if report_parse_errors:
+                    message = f"the parser failed on it ({type(error).__name__}: {error})"
+                    result.findings.append(self._parse_error(source, statement.start, statement.end, message, statement.index))
+                continue
             for tree in trees:
                 if tree is not None:
                     self._run_rules(dispatch, source, statement, tree, result)
