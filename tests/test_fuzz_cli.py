@@ -118,3 +118,15 @@ def test_text_report_of_a_refused_file_does_not_say_all_passed(workdir):
     assert result.exit_code == 2
     assert "not valid UTF-8 (byte 0xdb at line 1)" in result.output
     assert "All checks passed" not in result.output and "1 error" in result.output
+
+
+def test_a_statement_that_crashes_the_parser_does_not_stop_the_run(workdir):
+    """Found by the long fuzz run: sqlglot raised TypeError on "b ?}" and the run ended with an internal error."""
+    folder = workdir / "parser-crash"
+    folder.mkdir(exist_ok=True)
+    (folder / "a_crash.sql").write_text("SELECT a FROM t WHERE b ?}\n")
+    (folder / "b_fine.sql").write_text("SELECT * FROM orders WHERE lower(status) = 'x';\n")
+    result = run_check(folder, "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    found = {(Path(f["path"]).name, f["code"]) for f in json.loads(result.stdout)["findings"]}
+    assert ("a_crash.sql", "SP000") in found and ("b_fine.sql", "SP101") in found

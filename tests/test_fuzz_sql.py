@@ -414,6 +414,8 @@ REGRESSIONS = [
     pytest.param("/* nested /* */ INSERT INTO orders VALUES (DATE '2024-01-01', 'a;b', \t 273)", "sqlite", id="semicolon-in-string-sqlite"),
     # SP301 offered to replace the FROM keyword of a FROM-first query with a column list.
     pytest.param("FROM orders o WHERE o.user_id = $1 ORDER BY o.total DESC LIMIT 24;", "postgres", id="from-first-select"),
+    # sqlglot's parser raised a TypeError (not a ParseError) on "?}" and it ended the whole run.
+    pytest.param("SELECT a FROM t WHERE b ?}\nSELECT 1;", "postgres", id="parser-type-error"),
     # SP000 took sqlglot's line number, which counts a lone carriage return as a line break.
     pytest.param("-- x\r\r\r\rfoo\nSELECT id FROM orders WHERE;\n", "postgres", id="carriage-returns-before-an-error"),
 ]
