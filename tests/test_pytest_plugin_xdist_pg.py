@@ -46,7 +46,7 @@ def test_three(session):
 def test_four(session):
     views.list_posts_fixed(session)
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--sqlperf-static=off",
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-n", "2", "--sqlperf-static=off",
                                            "--sqlperf-report", "report.json")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([
@@ -99,7 +99,7 @@ def test_fixed(session):
 def test_unindexed_filter(session):
     views.authors_by_email(session, "a1@example.org")
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sqlperf=fail")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--sqlperf=fail")
     result.assert_outcomes(failed=2, passed=1)
     line = line_of('"comments": len(post.comments)} for post in posts]')
     result.stdout.fnmatch_lines([
