@@ -377,7 +377,7 @@ def check_bytes(data: bytes, dialect: str = "postgres") -> list[str]:
 
 
 # -- the bounded in-suite runs -----------------------------------------------------------------------
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], derandomize=False)
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], derandomize=False)
 
 
 @FUZZ
