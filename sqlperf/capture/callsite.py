@@ -111,7 +111,12 @@ def _site(frame) -> CallSite:
         return cached[1]
     if len(_sites) > 50_000:
         _sites.clear()
-    site = CallSite(code.co_filename, frame.f_lineno, function_name(code))
+    template = frame.f_globals.get("__jinja_template__")
+    if template is not None and template.filename:
+        # Jinja compiles a template to Python: report the template's own line, not the module's.
+        site = CallSite(template.filename, template.get_corresponding_lineno(frame.f_lineno), f"template {template.name}")
+    else:
+        site = CallSite(code.co_filename, frame.f_lineno, function_name(code))
     _sites[key] = (code, site)
     return site
 
@@ -206,12 +211,13 @@ def _shortcut(key: str):
     # the application's: the path is the same length, so no application frame lies between.
     if frame is None or _kinds.get(frame.f_code.co_filename) != USER:
         return None
-    return frame, entry
+    # The frame below is SQLAlchemy's entry point itself unless a library sits in between.
+    return frame, entry, (inner if inner.f_code.co_qualname == entry else None)
 
 
-def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str]:
+def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str, object]:
     """The call site of the statement being executed, its first ``depth`` frames, and the
-    SQLAlchemy API the application called (``Session.get``, ``Query.first``).
+    SQLAlchemy API the application called (``Session.get``, ``Query.first``) with its frame.
 
     Each frame is ``(code object, instruction offset, activation)``; the first one is the
     call site.
@@ -219,14 +225,15 @@ def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None
     """
     found = _shortcut(key) if key is not None else None
     if found is not None:
-        frame, entry = found
-        return _site(frame), _frames(frame, depth), entry
+        frame, entry, entry_frame = found
+        return _site(frame), _frames(frame, depth), entry, entry_frame
     try:
         frame = sys._getframe(skip)
     except ValueError:
-        return None, (), ""
+        return None, (), "", None
     kinds = _kinds
     entry = ""
+    entry_frame = None
     fallback = None
     crossed = False
     steps = skip
@@ -241,6 +248,7 @@ def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None
                 break
             if kind == SQLALCHEMY:
                 entry = frame.f_code.co_qualname
+                entry_frame = frame
             elif kind == LIBRARY and fallback is None:
                 fallback = frame
             below = frame
@@ -255,12 +263,12 @@ def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None
     if frame is None:
         frame = fallback
         if frame is None:
-            return None, (), entry
+            return None, (), entry, entry_frame
     elif key is not None and not crossed and below is not None:
         if len(_depths) > 20_000:
             _depths.clear()
         _depths[key] = (steps, below.f_code, entry)
-    return _site(frame), _frames(frame, depth), entry
+    return _site(frame), _frames(frame, depth), entry, entry_frame
 
 
 def _frames(frame, depth: int) -> Frames:

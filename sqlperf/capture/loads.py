@@ -55,6 +55,21 @@ def describe(state) -> OrmLoad | None:
     return None
 
 
+def through_relationship(load: OrmLoad, entry_frame) -> OrmLoad:
+    """An expired object refreshed because a many-to-one attribute led to it is that
+    relationship's N+1: ``post.author`` found the User in the identity map, expired, and
+    refreshed it. The application's entry into SQLAlchemy was the attribute access, whose
+    frame holds the attribute (runs only for expired-object loads, so reading locals is fine)."""
+    if entry_frame.f_code.co_qualname != "InstrumentedAttribute.__get__":
+        return load
+    attribute = entry_frame.f_locals.get("self")
+    prop = getattr(attribute, "property", None)
+    if prop is None or not hasattr(prop, "uselist") or not hasattr(prop, "direction"):
+        return load  # a column: the message about expired objects is the right one
+    parent = prop.parent.class_.__name__
+    return OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=prop.direction.name == "MANYTOONE")
+
+
 @dataclass(frozen=True)
 class Advice:
     replacement: str  # the option or construct to use, as code

@@ -21,7 +21,7 @@ from typing import Any
 from sqlperf.capture import callsite
 from sqlperf.capture.callsite import CallSite, Frames
 from sqlperf.capture.fingerprint import SELECT, Shape, shape_of
-from sqlperf.capture.loads import LAZY, OrmLoad, describe
+from sqlperf.capture.loads import EXPIRED, LAZY, OrmLoad, describe, through_relationship
 
 # How many frames from the call site upward identify a loop (see callsite.walk).
 DEFAULT_DEPTH = 4
@@ -177,7 +177,7 @@ def _record(scopes, conn, statement, parameters, context, executemany) -> None:
     if shape.ignored:
         return
     # Two frames up is SQLAlchemy's dispatcher calling _before_cursor_execute.
-    site, frames, entry = callsite.walk(3, scopes[-1].depth, statement)
+    site, frames, entry, entry_frame = callsite.walk(3, scopes[-1].depth, statement)
     load = None
     if shape.kind == SELECT:
         pending = _pending.get()
@@ -185,6 +185,8 @@ def _record(scopes, conn, statement, parameters, context, executemany) -> None:
         if pending is not None and context.execution_options.get("_sa_orm_load_options") is pending[0]:
             load = pending[1]
             _pending.set(None)
+            if load.kind == EXPIRED and entry_frame is not None:
+                load = through_relationship(load, entry_frame)
     record = CapturedStatement(
         statement,
         parameters,
