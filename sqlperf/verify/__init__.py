@@ -186,6 +186,9 @@ def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dic
         except DatabaseError as error:
             if error.kind in FATAL_KINDS:
                 raise
+            if wants_analyze:
+                # Said, not swallowed: e.g. a SELECT calling nextval() meets the read-only session.
+                _note_on_statement(findings, anchor, f"EXPLAIN ANALYZE was refused ({error}); the plan checks used a plain EXPLAIN")
             try:
                 plan = backend.explain(sql) if wants_analyze else None
             except DatabaseError as again:
@@ -196,6 +199,13 @@ def _verify_all(backend, findings: list[Finding], *, analyze: bool, options: dic
             continue
         new += plan_findings(plan, table_rows=backend.table_rows, anchor=anchor, options=check_options)
     return new
+
+
+def _note_on_statement(findings: list[Finding], anchor: Finding, note: str) -> None:
+    for finding in findings:
+        if (finding.path, finding.statement_index) == (anchor.path, anchor.statement_index) and finding.verification is not None:
+            reason = finding.verification.reason
+            finding.verification.reason = f"{reason}; {note}" if reason else note
 
 
 def mark_skipped(findings: list[Finding], reason: str) -> None:
