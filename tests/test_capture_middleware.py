@@ -52,3 +52,21 @@ def test_asgi_middleware_headers(engine):
     assert "Post.comments x3" in broken.headers["x-sqlperf-findings"]
     fixed = client.get("/posts-fixed")
     assert fixed.headers["x-sqlperf-statements"] == "2" and "x-sqlperf-findings" not in fixed.headers
+
+
+def test_n_plus_one_in_a_template_names_the_template_line_and_the_relationship(engine):
+    import sqlperf
+    from capture_support import FIXTURES, line_of
+    from demo_app import web
+
+    client = web.create_flask_app(engine).test_client()
+    with sqlperf.capture(static=False) as result:
+        assert client.get("/authors").status_code == 200
+    # Two N+1s on that line: the expired posts (post.title) and their authors (post.author).
+    [finding] = [f for f in result.findings if f.code == "SP501" and f.data["relationship"] == "Post.author"]
+    assert any("expired Post objects refreshed 3 times" in f.message for f in result.findings)
+    template = FIXTURES / "demo_app" / "templates" / "authors.html"
+    assert finding.path.endswith("demo_app/templates/authors.html")
+    assert finding.line == line_of("post.author.name", template)
+    assert "Post.author lazy-loaded 3 times" in finding.message and "template authors.html" in finding.message
+    assert "joinedload(Post.author)" in finding.help

@@ -282,3 +282,20 @@ def _frames(frame, depth: int) -> Frames:
         frames.append((current.f_code, current.f_lasti, known[1] if known is not None else activation(current)))
         current = current.f_back
     return tuple(frames)
+
+
+def entry_frame_of(entry: str, skip: int = 1):
+    """The outermost running frame of SQLAlchemy's function ``entry`` (a slow walk, for the
+    rare statements that need it when the shortcut did not keep that frame)."""
+    try:
+        frame = sys._getframe(skip)
+    except ValueError:
+        return None
+    found = None
+    while frame is not None:
+        if frame.f_code.co_qualname == entry:
+            found = frame
+        elif found is not None and _kind(frame) == USER:
+            break
+        frame = frame.f_back
+    return found

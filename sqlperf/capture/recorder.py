@@ -185,8 +185,8 @@ def _record(scopes, conn, statement, parameters, context, executemany) -> None:
         if pending is not None and context.execution_options.get("_sa_orm_load_options") is pending[0]:
             load = pending[1]
             _pending.set(None)
-            if load.kind == EXPIRED and entry_frame is not None:
-                load = through_relationship(load, entry_frame)
+            if load.kind == EXPIRED and entry == "InstrumentedAttribute.__get__":
+                load = through_relationship(load, entry_frame or callsite.entry_frame_of(entry))
     record = CapturedStatement(
         statement,
         parameters,
