@@ -62,6 +62,7 @@ class PostgresBackend:
         self._plans: dict[tuple, Plan | DatabaseError] = {}
         self._rows: dict[str, float | None] = {}
         self._whatif_counter = 0
+        self._whatif_plans: dict[tuple, tuple[Plan, str]] = {}
         self._distinct: dict[str, float | None] = {}
 
     @property
@@ -118,6 +119,14 @@ class PostgresBackend:
         ``<name>_<n>``, so :func:`uses_whatif_index` can recognise them.
         """
         ddls = [ddl] if isinstance(ddl, str) else list(ddl)
+        key = (sql, tuple(ddls))
+        cached = self._whatif_plans.get(key)
+        if cached is None:
+            cached = self._explain_with_index(sql, ddls)
+            self._whatif_plans[key] = cached
+        return cached
+
+    def _explain_with_index(self, sql: str, ddls: list[str]) -> tuple[Plan, str]:
         methods = {self.whatif_method(d) for d in ddls}
         self._whatif_counter += 1
         if methods == {"hypopg"}:
