@@ -150,7 +150,8 @@ def _active_scopes() -> tuple[Scope, ...]:
 
 
 def _do_orm_execute(state) -> None:
-    if not _active_scopes():
+    scopes = _active_scopes()
+    if not scopes or all(scope.paused for scope in scopes):
         return
     try:
         load = describe(state)
@@ -166,6 +167,8 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         if not _thread_scopes:
             return
         scopes = _thread_scopes[-1]
+    if scopes[-1].paused and all(scope.paused for scope in scopes):
+        return  # e.g. between tests: nobody would keep the statement
     try:
         _record(scopes, conn, statement, parameters, context, executemany)
     except Exception:  # a statement sqlperf cannot describe must still reach the database
