@@ -53,8 +53,22 @@ class Measurement:
 
 
 # -- running and timing ----------------------------------------------------------------------------
+def bench_env() -> dict:
+    """The environment of every measured command: bytecode cached, as in any real installation.
+
+    With PYTHONDONTWRITEBYTECODE set (some sandboxes and CI images set it) an editable install
+    compiles every module of sqlperf from source on each start, which measures the compiler,
+    not sqlperf. The bytecode goes to a folder of its own, not into the source tree.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work_dir() / "pycache")
+    return env
+
+
 def run(argv: list[str], *, cwd: Path | None = None, env: dict | None = None, check_codes=(0, 1)) -> float:
     """Wall time of one command; fails loudly when it exits with an unexpected code."""
+    env = env if env is not None else bench_env()
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
@@ -65,6 +79,7 @@ def run(argv: list[str], *, cwd: Path | None = None, env: dict | None = None, ch
 
 def peak_rss_mb(argv: list[str], *, cwd: Path | None = None, env: dict | None = None) -> float:
     """Peak resident memory of one command (its own process, not the children's)."""
+    env = env if env is not None else bench_env()
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)

@@ -9,6 +9,7 @@ cache folder each round (the deletion is not timed).
 from __future__ import annotations
 
 import argparse
+import statistics
 import shutil
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def main() -> None:
         return run(cold)
 
     samples = alternate({"cold": cold_run, "warm": lambda: run(warm)}, args.rounds)
-    ratio = sorted(samples["warm"])[len(samples["warm"]) // 2] / sorted(samples["cold"])[len(samples["cold"]) // 2]
+    ratio = statistics.median(samples["warm"]) / statistics.median(samples["cold"])
     report(
         "cache",
         [

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 import os
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def main() -> None:
     one = [*base, "--jobs", "1", str(root)]
     every = [*base, str(root)]
     samples = alternate({"one": lambda: run(one), "all": lambda: run(every)}, args.rounds)
-    speedup = sorted(samples["one"])[len(samples["one"]) // 2] / sorted(samples["all"])[len(samples["all"]) // 2]
+    speedup = statistics.median(samples["one"]) / statistics.median(samples["all"])
     report(
         "jobs",
         [

@@ -7,6 +7,7 @@ of one small file against importing sqlglot and parsing one statement.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -38,8 +39,7 @@ def main() -> None:
     measurements = [Measurement(name, samples[name], reference=refs.get(name), command=command_text(argv)) for name, argv in commands.items()]
 
     def med(name: str) -> float:
-        values = sorted(samples[name])
-        return values[len(values) // 2]
+        return statistics.median(samples[name])
 
     report(
         "startup",
