@@ -118,10 +118,12 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
 
     from sqlperf.runner import check as run_check
 
-    from sqlperf.progress import ProgressBar
-
     targets = list(paths) or ["."]
-    progress = ProgressBar() if ProgressBar.wanted(fmt) and not diff else None
+    progress = None
+    if fmt == "text" and not diff and sys.stderr.isatty():
+        from sqlperf.progress import ProgressBar
+
+        progress = ProgressBar()
     try:
         result = run_check(
             targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
