@@ -73,18 +73,20 @@ def main() -> None:
         Measurement("parse, in process", inside["parse"], command="sqlglot.parse(text) for every file"),
         Measurement("lint, in process", inside["lint"], reference="parse, in process", command="sqlperf.check([root], Settings(select=['ALL'], cache_dir=None), jobs=1)"),
     ]
-    targets = {"check --select ALL <= 1.5x bare parse (process, one core)": verdict(
-        _median(samples["lint1"]) / _median(samples["bare"]), 1.5)}
+    targets: dict[str, str] = {}
 
     fluff = shutil.which("sqlfluff") or str(Path(PYTHON).with_name("sqlfluff"))
     if args.fluff_rounds > 0 and Path(fluff).exists():
         fluff_cmd = [fluff, "lint", "--dialect", args.dialect, "--processes", "1", "--nocolor", str(root)]
         side = alternate({"lint1": lambda: run(lint1), "fluff": lambda: run(fluff_cmd, check_codes=(0, 1))}, args.fluff_rounds, warmup=0)
-        measurements.append(Measurement("sqlperf check --jobs 1 (beside sqlfluff)", side["lint1"], command=command_text(lint1)))
-        measurements.append(Measurement("sqlfluff lint", side["fluff"], reference="sqlperf check --jobs 1 (beside sqlfluff)", command=command_text(fluff_cmd)))
-        targets["sqlperf >= 100x faster than sqlfluff"] = verdict(_median(side["fluff"]) / _median(side["lint1"]), 100, at_most=False)
+        # SQLFluff is timed once or twice; the sqlperf runs beside it join the ones above, so a
+        # single noisy sample of sqlperf cannot swing the ratio.
+        measurements[1].samples.extend(side["lint1"])
+        measurements.append(Measurement("sqlfluff lint", side["fluff"], reference="sqlperf check --jobs 1", command=command_text(fluff_cmd)))
+        targets["sqlperf >= 100x faster than sqlfluff"] = verdict(_median(side["fluff"]) / measurements[1].median, 100, at_most=False)
     else:
         targets["sqlperf >= 100x faster than sqlfluff"] = "not measured: sqlfluff is not installed (pip install sqlperf[bench])"
+    targets["check --select ALL <= 1.5x bare parse (process, one core)"] = verdict(measurements[1].median / measurements[0].median, 1.5)
 
     report("throughput", measurements, targets, {"corpus": described, "files": len(files), "bytes": size}, args.out)
 
