@@ -132,6 +132,8 @@ def _add_foreign_key(schema: Schema, table: Table, columns: list[str], reference
         ref_columns = [_entry_name(e) for e in target.expressions]
     else:
         ref_table, ref_columns = target, []
+    if not isinstance(ref_table, exp.Table):
+        return  # not a table sqlglot could read (e.g. "REFERENCES(x)" parses as a subquery)
     if not ref_columns:
         # REFERENCES t with no column list means t's primary key.
         referenced = schema.table(ref_table.name, ref_table.db or None)
