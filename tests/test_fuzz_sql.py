@@ -416,6 +416,9 @@ REGRESSIONS = [
     pytest.param("FROM orders o WHERE o.user_id = $1 ORDER BY o.total DESC LIMIT 24;", "postgres", id="from-first-select"),
     # sqlglot's parser raised a TypeError (not a ParseError) on "?}" and it ended the whole run.
     pytest.param("SELECT a FROM t WHERE b ?}\nSELECT 1;", "postgres", id="parser-type-error"),
+    # SP203 (through the DDL reader) crashed on a REFERENCES that sqlglot reads as a subquery.
+    pytest.param("CREATE TABLE t (a int, CONSTRAINT f FOREIGN KEY (a) REFERENCES(a) REFERENCES users (id));", "postgres",
+                 id="references-a-subquery"),
     # SP000 took sqlglot's line number, which counts a lone carriage return as a line break.
     pytest.param("-- x\r\r\r\rfoo\nSELECT id FROM orders WHERE;\n", "postgres", id="carriage-returns-before-an-error"),
 ]
