@@ -98,45 +98,54 @@ def _kind(frame) -> int:
 
 
 # (id(code), instruction offset) -> (code, CallSite); the code object is kept so its id
-# stays unique. Keyed by the offset, not the line: a frame's f_lasti is an attribute read,
-# while f_lineno scans the code's line table on every access.
+# stays unique. Keyed by the offset, not the line: the recorder keeps a frame's f_lasti (an
+# attribute read), and the line table is scanned once per distinct offset here.
 _sites: dict[tuple, tuple[object, CallSite]] = {}
 
 
-def _site(frame) -> CallSite:
+def site_at(frame, offset: int) -> CallSite:
+    """The call site of ``frame`` stopped at instruction ``offset`` (the frame may have
+    moved on or finished since: only its code and globals are read)."""
     code = frame.f_code
-    key = (id(code), frame.f_lasti)
+    key = (id(code), offset)
     cached = _sites.get(key)
     if cached is not None and cached[0] is code:
         return cached[1]
     if len(_sites) > 50_000:
         _sites.clear()
+    line = line_of(code, offset)
     template = frame.f_globals.get("__jinja_template__")
     if template is not None and template.filename:
         # Jinja compiles a template to Python: report the template's own line, not the module's.
-        site = CallSite(template.filename, template.get_corresponding_lineno(frame.f_lineno), f"template {template.name}")
+        site = CallSite(template.filename, template.get_corresponding_lineno(line), f"template {template.name}")
     else:
-        site = CallSite(code.co_filename, frame.f_lineno, function_name(code))
+        site = CallSite(code.co_filename, line, function_name(code))
     _sites[key] = (code, site)
     return site
 
 
-_lines: dict[tuple, int] = {}
+def _site(frame) -> CallSite:
+    return site_at(frame, frame.f_lasti)
+
+
+_lines: dict[tuple, tuple[object, int]] = {}
 
 
 def line_of(code, offset: int) -> int:
     """The source line of the instruction at byte ``offset`` of ``code``."""
     key = (id(code), offset)
-    line = _lines.get(key)
-    if line is None:
-        line = code.co_firstlineno
-        for start, end, number in code.co_lines():
-            if start <= offset < end:
-                line = number if number is not None else line
-                break
-        if len(_lines) > 50_000:
-            _lines.clear()
-        _lines[key] = line
+    known = _lines.get(key)
+    # The code object is kept with the line: an id alone may be reused by another code.
+    if known is not None and known[0] is code:
+        return known[1]
+    line = code.co_firstlineno
+    for start, end, number in code.co_lines():
+        if start <= offset < end:
+            line = number if number is not None else line
+            break
+    if len(_lines) > 50_000:
+        _lines.clear()
+    _lines[key] = (code, line)
     return line
 
 
@@ -188,55 +197,25 @@ def release_finished_frames() -> None:
 Frames = tuple[tuple[object, int, int], ...]
 
 
-# Statement text -> (depth of its call site from walk(), code of the frame just below the
-# call site, the SQLAlchemy entry point). The same statement nearly always arrives along
-# the same path, so the next walk checks that one frame pair instead of visiting every
-# frame in between (see _shortcut).
+# Statement text -> (how many frames above the recorder's listener the frame just below the
+# call site is, that frame's code, the SQLAlchemy entry point). The same statement nearly
+# always arrives along the same path, so the recorder checks that one frame pair instead
+# of visiting every frame in between (see recorder._before_cursor_execute).
 _depths: dict[str, tuple[int, object, str]] = {}
 
 
-def _shortcut(key: str):
-    known = _depths.get(key)
-    if known is None:
-        return None
-    depth, below, entry = known
-    try:
-        inner = sys._getframe(depth)  # +1 for this helper's own frame, -1 for the frame below
-    except ValueError:
-        return None
-    if inner.f_code is not below:
-        return None
-    frame = inner.f_back
-    # The frame below is the same SQLAlchemy (or library) code as last time and this one is
-    # the application's: the path is the same length, so no application frame lies between.
-    if frame is None or _kinds.get(frame.f_code.co_filename) != USER:
-        return None
-    # The frame below is SQLAlchemy's entry point itself unless a library sits in between.
-    return frame, entry, (inner if inner.f_code.co_qualname == entry else None)
+def locate(frame, steps: int, key: str | None = None):
+    """Walk up from ``frame`` (``steps`` frames above the listener) to the call site.
 
-
-def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str, object]:
-    """The call site of the statement being executed, its first ``depth`` frames, and the
-    SQLAlchemy API the application called (``Session.get``, ``Query.first``) with its frame.
-
-    Each frame is ``(code object, instruction offset, activation)``; the first one is the
-    call site.
-    ``key`` (the statement text) lets a repeated statement skip the walk (see _shortcut).
+    Returns the call-site frame (None when there is none), the SQLAlchemy API the
+    application called (``Session.get``, ``Query.first``) and that API's frame. A
+    statement's path is remembered under ``key`` for the recorder's shortcut.
     """
-    found = _shortcut(key) if key is not None else None
-    if found is not None:
-        frame, entry, entry_frame = found
-        return _site(frame), _frames(frame, depth), entry, entry_frame
-    try:
-        frame = sys._getframe(skip)
-    except ValueError:
-        return None, (), "", None
     kinds = _kinds
     entry = ""
     entry_frame = None
     fallback = None
     crossed = False
-    steps = skip
     below = None
     while True:
         while frame is not None:
@@ -261,27 +240,61 @@ def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None
         if frame is None:
             break
     if frame is None:
-        frame = fallback
-        if frame is None:
-            return None, (), entry, entry_frame
-    elif key is not None and not crossed and below is not None:
+        return fallback, entry, entry_frame
+    if key is not None and not crossed and below is not None:
         if len(_depths) > 20_000:
             _depths.clear()
-        _depths[key] = (steps, below.f_code, entry)
-    return _site(frame), _frames(frame, depth), entry, entry_frame
+        _depths[key] = (steps - 1, below.f_code, entry)
+    return frame, entry, entry_frame
 
 
-def _frames(frame, depth: int) -> Frames:
-    frames = []
-    held = _held
-    current = frame
+def snapshot(frame, depth: int) -> tuple:
+    """``frame`` and ``depth - 1`` callers as (frame, instruction offset) pairs, flattened.
+
+    The offsets must be read now (the frames move on); everything else about them is
+    read later by :func:`resolve`. Holding the frame objects keeps their identity unique
+    until then, which is what makes them usable as activations.
+    """
+    raw = []
     for _ in range(depth):
-        if current is None:
+        if frame is None:
             break
-        known = held.get(id(current))
-        frames.append((current.f_code, current.f_lasti, known[1] if known is not None else activation(current)))
-        current = current.f_back
-    return tuple(frames)
+        raw.append(frame)
+        raw.append(frame.f_lasti)
+        frame = frame.f_back
+    return tuple(raw)
+
+
+def resolve(raw: tuple) -> tuple[CallSite | None, Frames]:
+    """The call site and the frames of a :func:`snapshot`."""
+    if not raw:
+        return None, ()
+    held = _held
+    frames = []
+    for index in range(0, len(raw), 2):
+        frame = raw[index]
+        known = held.get(id(frame))
+        frames.append((frame.f_code, raw[index + 1], known[1] if known is not None and known[0] is frame else activation(frame)))
+    return site_at(raw[0], raw[1]), tuple(frames)
+
+
+def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str, object]:
+    """The call site of the statement being executed, its first ``depth`` frames, and the
+    SQLAlchemy API the application called (``Session.get``, ``Query.first``) with its frame.
+
+    Each frame is ``(code object, instruction offset, activation)``; the first one is the
+    call site. (The recorder does the same in two halves: it snapshots the frames while the
+    statement runs and resolves them when the capture ends.)
+    """
+    try:
+        frame = sys._getframe(skip)
+    except ValueError:
+        return None, (), "", None
+    frame, entry, entry_frame = locate(frame, skip, None)
+    if frame is None:
+        return None, (), entry, entry_frame
+    site, frames = resolve(snapshot(frame, depth))
+    return site, frames, entry, entry_frame
 
 
 def entry_frame_of(entry: str, skip: int = 1):

@@ -27,18 +27,24 @@ class OrmLoad:
 
 
 def describe(state) -> OrmLoad | None:
-    """The load an ``ORMExecuteState`` stands for, or None for an ordinary query.
-
-    Runs for every ORM execution, so it reads the load options once and returns early for
-    the common case (ORMExecuteState's own properties recompute them on each access).
-    """
+    """The load an ``ORMExecuteState`` stands for, or None for an ordinary query."""
     if not state.is_select:
         return None  # ORM-enabled UPDATE/DELETE: no load options at all
     options = state.execution_options.get("_sa_orm_load_options")
     if options is None:
         return None
+    refresh = options._refresh_state
+    return describe_load(options, state.statement, refresh is not None and bool(refresh.expired_attributes))
+
+
+def describe_load(options, statement, expired: bool) -> OrmLoad | None:
+    """The load of one execution, from the facts the recorder kept while it ran: the ORM
+    load options, the statement and whether the refreshed object had expired attributes
+    (the one fact that changes once the load is done). Runs when the findings are read."""
     if options._lazy_loaded_from is not None:
-        path = state.loader_strategy_path
+        # ORMExecuteState.loader_strategy_path, read from the statement it would read it from.
+        compile_options = getattr(statement, "_compile_options", None)
+        path = getattr(compile_options, "_current_path", None)
         prop = path[-1] if path is not None and len(path) else None
         if prop is None or not hasattr(prop, "key"):
             return None
@@ -48,9 +54,9 @@ def describe(state) -> OrmLoad | None:
     refresh = options._refresh_state
     if refresh is not None:
         parent = refresh.class_.__name__
-        if refresh.expired_attributes:
+        if expired:
             return OrmLoad(EXPIRED, parent, "*")
-        keys = getattr(state.statement._compile_options, "_only_load_props", None) or ()
+        keys = getattr(getattr(statement, "_compile_options", None), "_only_load_props", None) or ()
         return OrmLoad(DEFERRED, parent, ", ".join(sorted(keys)) or "*")
     return None
 

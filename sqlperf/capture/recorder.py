@@ -12,6 +12,7 @@ threads that have no capture of their own, such as a test client's server thread
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -19,36 +20,86 @@ from time import perf_counter
 from typing import Any
 
 from sqlperf.capture import callsite
-from sqlperf.capture.callsite import CallSite, Frames
-from sqlperf.capture.fingerprint import SELECT, Shape, shape_of
-from sqlperf.capture.loads import EXPIRED, LAZY, OrmLoad, describe, through_relationship
+from sqlperf.capture.callsite import USER, CallSite, Frames
+from sqlperf.capture.fingerprint import Shape, shape_of
+from sqlperf.capture.loads import LAZY, OrmLoad, describe_load, through_relationship
 
 # How many frames from the call site upward identify a loop (see callsite.walk).
 DEFAULT_DEPTH = 4
 
 
-@dataclass(slots=True, eq=False)
-class CapturedStatement:
-    """One execution of one statement, as the database received it."""
+_UNRESOLVED = object()
 
-    text: str
-    parameters: Any
-    executemany: bool
-    shape: Shape
-    call_site: CallSite | None
-    frames: Frames
-    entry: str  # the SQLAlchemy API the application called, e.g. "Session.get"
-    dialect: str  # SQLAlchemy's dialect name: "sqlite", "postgresql", ...
-    load: OrmLoad | None = None
-    duration: float = 0.0  # seconds, driver time only
-    allowed: str | None = None  # the reason given to allow(), when inside one
-    compiled: Any = None  # SQLAlchemy's Compiled object: leads to the tables and their MetaData
-    started: float = 0.0
+
+class CapturedStatement:
+    """One execution of one statement, as the database received it.
+
+    The listener keeps raw facts only (the frames it ran under, the ORM's load options);
+    the call site, the frames and the ORM load are worked out on first use, and for every
+    statement when its capture ends (see :func:`deactivate`), which also lets go of the frames.
+    """
+
+    __slots__ = (
+        "text", "parameters", "executemany", "shape", "entry", "dialect", "compiled",
+        "duration", "allowed", "started", "_raw", "_site", "_frames", "_load",
+    )
+
+    def __init__(self, text, parameters, executemany, shape, entry, dialect, compiled, raw, load) -> None:
+        self.text: str = text
+        self.parameters: Any = parameters
+        self.executemany: bool = executemany
+        self.shape: Shape = shape
+        self.entry: str = entry  # the SQLAlchemy API the application called, e.g. "Session.get"
+        self.dialect: str = dialect  # SQLAlchemy's dialect name: "sqlite", "postgresql", ...
+        self.compiled: Any = compiled  # SQLAlchemy's Compiled object: leads to the tables and their MetaData
+        self.duration: float = 0.0  # seconds, driver time only
+        self.allowed: str | None = None  # the reason given to allow(), when inside one
+        self.started: float = 0.0
+        self._raw = raw  # callsite.snapshot(), until resolved
+        self._site = _UNRESOLVED
+        self._frames = _UNRESOLVED
+        self._load = load  # an OrmLoad, None, or (load options, statement, expired) until resolved
+
+    def _resolve_frames(self) -> None:
+        raw = self._raw
+        self._raw = ()
+        if self._site is _UNRESOLVED:
+            self._site, self._frames = callsite.resolve(raw) if raw else (None, ())
+
+    @property
+    def call_site(self) -> CallSite | None:
+        if self._site is _UNRESOLVED:
+            self._resolve_frames()
+        return self._site
+
+    @property
+    def frames(self) -> Frames:
+        if self._frames is _UNRESOLVED:
+            self._resolve_frames()
+        return self._frames
+
+    @property
+    def load(self) -> OrmLoad | None:
+        load = self._load
+        if type(load) is tuple:
+            try:
+                load = describe_load(*load)
+            except Exception:  # an attribution we cannot make is no attribution
+                load = None
+            self._load = load
+        return load
+
+    def resolve(self) -> None:
+        """Work out everything that was left for later, and release the frames."""
+        if self._site is _UNRESOLVED:
+            self._resolve_frames()
+        self.load
 
     @property
     def relationship(self) -> str | None:
         """``Post.comments`` when this statement was a relationship lazy load."""
-        return self.load.label if self.load is not None and self.load.kind == LAZY else None
+        load = self.load
+        return load.label if load is not None and load.kind == LAZY else None
 
     @property
     def fingerprint(self) -> str:
@@ -65,6 +116,9 @@ class CapturedStatement:
             return len(self.parameters)
         return 1
 
+    def __repr__(self) -> str:
+        return f"CapturedStatement({self.text!r}, call_site={self.call_site!r}, load={self.load!r})"
+
 
 @dataclass(eq=False)
 class Scope:
@@ -79,8 +133,9 @@ class Scope:
 
 
 _scopes: ContextVar[tuple[Scope, ...]] = ContextVar("sqlperf_capture_scopes", default=())
-# The lazy/column load announced by do_orm_execute, waiting for its cursor execution.
-_pending: ContextVar[tuple[Any, OrmLoad] | None] = ContextVar("sqlperf_pending_load", default=None)
+# The lazy/column load announced by do_orm_execute, waiting for its cursor execution:
+# (load options, statement, expired).
+_pending: ContextVar[tuple[Any, Any, bool] | None] = ContextVar("sqlperf_pending_load", default=None)
 # Scopes that threads without a capture of their own report to (a stack: captures nest).
 _thread_scopes: list[tuple[Scope, ...]] = []
 _lock = threading.Lock()
@@ -96,11 +151,11 @@ def activate(scope: Scope, threads: bool = False):
     if threads:
         with _lock:
             _thread_scopes.append(scopes)
-    return token, (scopes if threads else None)
+    return token, (scopes if threads else None), scope
 
 
 def deactivate(handle) -> None:
-    token, thread_entry = handle
+    token, thread_entry, scope = handle
     _scopes.reset(token)
     if thread_entry is not None:
         with _lock:
@@ -108,6 +163,14 @@ def deactivate(handle) -> None:
                 if _thread_scopes[index] is thread_entry:
                     del _thread_scopes[index]
                     break
+    finish(scope)
+
+
+def finish(scope: Scope) -> None:
+    """Resolve what the listeners left for later, so no frame outlives its capture."""
+    for statement in list(scope.statements):
+        if statement._site is _UNRESOLVED or type(statement._load) is tuple:
+            statement.resolve()
     callsite.release_finished_frames()
 
 
@@ -150,15 +213,21 @@ def _active_scopes() -> tuple[Scope, ...]:
 
 
 def _do_orm_execute(state) -> None:
-    scopes = _active_scopes()
-    if not scopes or all(scope.paused for scope in scopes):
+    scopes = _scopes.get() or _active_scopes()
+    if not scopes or (scopes[-1].paused and all(scope.paused for scope in scopes)):
+        return
+    # Only the facts that are gone once the load has run are read here (describe_load works
+    # out the rest when the findings are read): most executions stop at the first test.
+    options = state.execution_options.get("_sa_orm_load_options")
+    if options is None:
+        return
+    refresh = options._refresh_state
+    if options._lazy_loaded_from is None and refresh is None:
         return
     try:
-        load = describe(state)
+        _pending.set((options, state.statement, refresh is not None and bool(refresh.expired_attributes)))
     except Exception:  # an attribution we cannot make must never break the application's query
-        return
-    if load is not None:
-        _pending.set((state.execution_options.get("_sa_orm_load_options"), load))
+        pass
 
 
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -170,50 +239,91 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
     if scopes[-1].paused and all(scope.paused for scope in scopes):
         return  # e.g. between tests: nobody would keep the statement
     try:
-        _record(scopes, conn, statement, parameters, context, executemany)
+        shape = shape_of(statement)
+        if shape.ignored:
+            return
+        # The shortcut of callsite.locate: the frame below the call site, at the depth this
+        # statement's call site had last time (inlined: it runs for every statement).
+        frame = None
+        known = _depths.get(statement)
+        if known is not None:
+            try:
+                inner = _getframe(known[0])
+            except ValueError:
+                inner = None
+            if inner is not None and inner.f_code is known[1]:
+                frame = inner.f_back
+                # Same code below and application code here: the path has the same length, so
+                # no application frame lies in between.
+                if frame is not None and _kinds.get(frame.f_code.co_filename) == USER:
+                    entry = known[2]
+                else:
+                    frame = None
+        if frame is None:
+            frame, entry, _ = callsite.locate(_getframe(1), 1, statement)
+        raw = ()
+        if frame is not None:
+            depth = scopes[-1].depth
+            if depth == 4:
+                # callsite.snapshot, unrolled for the default depth.
+                f1 = frame.f_back
+                if f1 is not None:
+                    f2 = f1.f_back
+                    if f2 is not None:
+                        f3 = f2.f_back
+                        if f3 is not None:
+                            raw = (frame, frame.f_lasti, f1, f1.f_lasti, f2, f2.f_lasti, f3, f3.f_lasti)
+                        else:
+                            raw = (frame, frame.f_lasti, f1, f1.f_lasti, f2, f2.f_lasti)
+                    else:
+                        raw = (frame, frame.f_lasti, f1, f1.f_lasti)
+                else:
+                    raw = (frame, frame.f_lasti)
+            else:
+                raw = callsite.snapshot(frame, depth)
+        load = None
+        pending = _pending.get()
+        # Pair the announced load with its own statement: an autoflush may run in between.
+        if pending is not None and context.execution_options.get("_sa_orm_load_options") is pending[0]:
+            _pending.set(None)
+            load = pending
+            if pending[2] and entry == "InstrumentedAttribute.__get__":
+                # An expired object reached through a many-to-one attribute: the attribute is
+                # only in the running frames, so this rare case is worked out now.
+                load = describe_load(*pending)
+                if load is not None:
+                    load = through_relationship(load, callsite.entry_frame_of(entry))
+        record = CapturedStatement(
+            statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled, raw, load
+        )
+        if len(scopes) == 1:
+            scope = scopes[0]
+            if scope.paused or (scope.engine is not None and scope.engine is not conn.engine):
+                return
+            if scope.allow_reason is not None:
+                record.allowed = scope.allow_reason
+            scope.statements.append(record)
+        else:
+            engine = conn.engine
+            recorded = False
+            for scope in scopes:
+                if scope.paused or (scope.engine is not None and scope.engine is not engine):
+                    continue
+                if scope.allow_reason is not None:
+                    record.allowed = scope.allow_reason
+                scope.statements.append(record)
+                recorded = True
+            if not recorded:
+                return
+        context._sqlperf_record = record
+        record.started = perf_counter()
     except Exception:  # a statement sqlperf cannot describe must still reach the database
         pass
 
 
-def _record(scopes, conn, statement, parameters, context, executemany) -> None:
-    shape = shape_of(statement)
-    if shape.ignored:
-        return
-    # Two frames up is SQLAlchemy's dispatcher calling _before_cursor_execute.
-    site, frames, entry, entry_frame = callsite.walk(3, scopes[-1].depth, statement)
-    load = None
-    if shape.kind == SELECT:
-        pending = _pending.get()
-        # Pair the announced load with its own statement: an autoflush may run in between.
-        if pending is not None and context.execution_options.get("_sa_orm_load_options") is pending[0]:
-            load = pending[1]
-            _pending.set(None)
-            if load.kind == EXPIRED and entry == "InstrumentedAttribute.__get__":
-                load = through_relationship(load, entry_frame or callsite.entry_frame_of(entry))
-    record = CapturedStatement(
-        statement,
-        parameters,
-        executemany,
-        shape,
-        site,
-        frames,
-        entry,
-        conn.dialect.name,
-        load,
-        compiled=context.compiled,
-    )
-    engine = conn.engine
-    recorded = False
-    for scope in scopes:
-        if scope.paused or (scope.engine is not None and scope.engine is not engine):
-            continue
-        if scope.allow_reason is not None:
-            record.allowed = scope.allow_reason
-        scope.statements.append(record)
-        recorded = True
-    if recorded:
-        context._sqlperf_record = record
-        record.started = perf_counter()
+_getframe = sys._getframe
+_depths = callsite._depths
+_kinds = callsite._kinds
 
 
 def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
