@@ -20,9 +20,14 @@ import os
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sqlperf._version import __version__
-from sqlperf.engine import FileResult
 from sqlperf.rule import Applicability, Edit, Finding, Fix, Severity, Verification
+
+# The fast path (sqlperf.fastpath) decodes entries without importing the engine or sqlglot.
+if TYPE_CHECKING:
+    from sqlperf.engine import FileResult
 
 # Bumped whenever the entry layout below changes.
 FORMAT = 2
@@ -53,6 +58,11 @@ def context_key(settings, schema, registry) -> str:
     for code in sorted(registry.rules):
         digest.update(f"{code}\0{rule_module_version(registry.rules[code])}\0".encode())
     return digest.hexdigest()
+
+
+def cache_root(settings) -> Path:
+    root = Path(settings.cache_dir)
+    return root if root.is_absolute() else Path(settings.root) / root
 
 
 def schema_fingerprint(schema) -> str:
@@ -227,9 +237,14 @@ def result_to_json(result: FileResult) -> dict:
     }
 
 
-def result_from_json(data: dict, tagged: bool = True) -> FileResult:
-    """``tagged=False`` when the entry's text holds no tuple tag at all: nothing to convert back."""
-    return FileResult(
+def result_from_json(data: dict, tagged: bool = True, factory=None) -> FileResult:
+    """``tagged=False`` when the entry's text holds no tuple tag at all: nothing to convert back.
+
+    ``factory`` builds the result object (default: the engine's FileResult).
+    """
+    if factory is None:
+        from sqlperf.engine import FileResult as factory
+    return factory(
         data["path"],
         findings=[finding_from_json(f, tagged) for f in data["findings"]],
         statements=data["statements"],

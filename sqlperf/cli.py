@@ -108,32 +108,43 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
 
                 if catalog_reachable(dsn):  # else the verification reports the fault, with the findings
                     settings.schema_dsn = dsn
-        validate(load_registry(), settings)
-        from sqlperf.engine import get_dialect
+        targets = list(paths) or ["."]
+        run_key = result = loaded_schema = None
+        if settings.cache_dir and not (fix or diff or verify):
+            # A warm run of an unchanged tree is answered from the cache before sqlglot and the
+            # rules are imported; None means "lint as usual" (see sqlperf.fastpath).
+            from sqlperf import fastpath
 
-        get_dialect(settings.dialect)
-        loaded_schema = _load_schema(settings)
+            run_key = fastpath.run_key(settings)
+            if run_key is not None and fmt != "sarif":  # SARIF needs the rules' documentation
+                result = fastpath.cached_run(targets, settings, run_key)
+        if result is None:
+            validate(load_registry(), settings)
+            from sqlperf.engine import get_dialect
+
+            get_dialect(settings.dialect)
+            loaded_schema = _load_schema(settings)
     except ConfigError as error:
         raise UsageError(str(error)) from None
 
-    from sqlperf.runner import check as run_check
+    if result is None:
+        from sqlperf.runner import check as run_check
 
-    targets = list(paths) or ["."]
-    progress = None
-    if fmt == "text" and not diff and sys.stderr.isatty():
-        from sqlperf.progress import ProgressBar
+        progress = None
+        if fmt == "text" and not diff and sys.stderr.isatty():
+            from sqlperf.progress import ProgressBar
 
-        progress = ProgressBar()
-    try:
-        result = run_check(
-            targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
-            jobs=jobs or settings.jobs, progress=progress,
-        )
-    except ConfigError as error:
-        raise UsageError(str(error)) from None
-    finally:
-        if progress is not None:
-            progress.close()
+            progress = ProgressBar()
+        try:
+            result = run_check(
+                targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
+                jobs=jobs or settings.jobs, progress=progress, run_key=run_key,
+            )
+        except ConfigError as error:
+            raise UsageError(str(error)) from None
+        finally:
+            if progress is not None:
+                progress.close()
 
     if verify:
         from sqlperf.verify.command import run_verification

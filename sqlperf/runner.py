@@ -7,10 +7,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sqlperf.config import Settings
-from sqlperf.engine import FileResult, Linter
 from sqlperf.rule import Finding
-from sqlperf.source import SourceError, SourceFile
+
+# The engine and the source model import sqlglot; the cache's fast path (sqlperf.fastpath)
+# uses CheckResult and discover() from here and must not pay for that.
+if TYPE_CHECKING:
+    from sqlperf.engine import FileResult, Linter
 
 
 @dataclass
@@ -109,13 +114,18 @@ def check(
     diff: bool = False,
     jobs: int | None = None,
     progress=None,
+    run_key: str | None = None,
 ) -> CheckResult:
     """Lint ``paths``; results come back in discovery order, however the work was spread.
 
     ``jobs`` (default: the number of cores) caps the worker processes; a small run stays in
     this process. ``progress`` is called with each file's display path as it is done; if it
     also has a ``start(total)`` method, that is called first with the number of files.
+    ``run_key`` (from sqlperf.fastpath.run_key, only when ``schema`` was loaded from those
+    same settings) records this configuration for the fast path of later runs.
     """
+    from sqlperf.engine import Linter
+
     settings = settings or Settings()
     linter = Linter(settings, schema=schema)
     files, errors = discover(paths, settings)
@@ -156,18 +166,19 @@ def check(
         if (fix or diff) and not file_result.skipped and any(f.fix and f.fix.edits for f in file_result.findings):
             file_result = _fix_file(linter, path, shown, file_result, result, write=fix and not diff, unsafe=unsafe_fixes)
         result.files.append(file_result)
+    if run_key is not None and cache is not None and not linter.registry.errors:
+        from sqlperf.fastpath import write_manifest
+
+        write_manifest(cache.root, run_key, cache.context, linter.notes)
     return result
 
 
 def _open_cache(settings: Settings, schema, linter: Linter):
     if not settings.cache_dir:
         return None
-    from sqlperf.cache import ResultCache, context_key
+    from sqlperf.cache import ResultCache, cache_root, context_key
 
-    root = Path(settings.cache_dir)
-    if not root.is_absolute():
-        root = Path(settings.root) / root
-    return ResultCache(root, context_key(settings, schema, linter.registry))
+    return ResultCache(cache_root(settings), context_key(settings, schema, linter.registry))
 
 
 def _size(path: Path) -> int:
@@ -178,6 +189,9 @@ def _size(path: Path) -> int:
 
 
 def _lint_one(linter: Linter, cache, path: Path, shown: str, data: bytes | None, key: str | None) -> FileResult:
+    from sqlperf.engine import FileResult
+    from sqlperf.source import SourceError, SourceFile
+
     if data is None:
         return linter.lint_path(path, shown)
     try:
@@ -205,6 +219,8 @@ _WORKER: dict = {}
 
 
 def _start_worker(settings: Settings, schema, cache) -> None:
+    from sqlperf.engine import Linter
+
     # Rules are built once per worker, not per file.
     _WORKER["linter"] = Linter(settings, schema=schema)
     _WORKER["cache"] = cache
@@ -237,6 +253,8 @@ def _lint_in_workers(settings: Settings, schema, cache, todo, jobs: int, progres
                         progress(file_result.path)
     except BrokenProcessPool:
         # A worker died (out of memory, killed): finish what it left in this process.
+        from sqlperf.engine import Linter
+
         finished_indexes = {index for index, _ in done}
         linter = Linter(settings, schema=schema)
         done.extend(_lint_here(linter, cache, [item for item in todo if item[0] not in finished_indexes], progress))

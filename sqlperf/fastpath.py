@@ -1,0 +1,223 @@
+"""A fully cached ``sqlperf check`` without importing sqlglot, the rules or the engine.
+
+A warm run of an unchanged tree used to cost more in start-up (sqlglot, every rule module,
+building the rules to validate the selection and compute the cache key) than in reading the
+cached results. The slow path, after a run that validated cleanly, writes a *manifest*: a
+run key -> the per-file cache's context key (and the notes the run printed). The run key is
+computed here from things that can be read without importing anything heavy:
+
+- the tool version, the cache format, the interpreter and ``sys.path``;
+- the settings fingerprint (configuration file and command-line options alike) and root;
+- the bytes of every ``.py`` file of sqlperf itself and of the built-in rule pack, and the
+  (path, size, mtime) stamps of third-party rule packs and of the installed sqlglot;
+- the bytes of every DDL file the schema settings name (a schema read from a live database
+  or from SQLAlchemy models cannot be fingerprinted cheaply, so it disables the fast path).
+
+If the manifest exists and every file's entry is in the cache, the run is answered from the
+entries; anything else (a miss, an unreadable file, a path that does not exist, any error)
+returns None and the caller takes the ordinary path, which lints and fills the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlperf import cache as _cache
+from sqlperf.rule import Finding
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass
+class CachedFileResult:
+    """The engine's FileResult, field for field, without importing the engine."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    statements: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+
+def run_key(settings) -> str | None:
+    """Everything a run's findings depend on besides the files; None when it cannot be known cheaply."""
+    if settings.schema_dsn or settings.schema_metadata or not settings.cache_dir:
+        return None
+    try:
+        digest = hashlib.sha256()
+
+        def part(text: str) -> None:
+            digest.update(text.encode("utf-8", "surrogateescape"))
+            digest.update(b"\0")
+
+        part(f"manifest {MANIFEST_FORMAT} sqlperf {_cache.__version__} cache {_cache.FORMAT}")
+        part(f"python {sys.version} {sys.executable} {sys.prefix}")
+        part(repr(sys.path))
+        part(settings.fingerprint())
+        part(str(Path(settings.root).resolve()))
+        _own_code(part, digest)
+        _rule_packs(part)
+        _sqlglot(part)
+        for ddl in _schema_files(settings):
+            part(str(ddl))
+            digest.update(hashlib.sha256(ddl.read_bytes()).digest())
+        return digest.hexdigest()
+    except Exception:  # noqa: BLE001 - anything unexpected: no fast path, never a wrong answer
+        return None
+
+
+def _own_code(part, digest) -> None:
+    import sqlperf
+
+    for name, path in _python_files(Path(sqlperf.__file__).parent):
+        part(f"sqlperf/{name}")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def _python_files(folder: Path) -> list[tuple[str, Path]]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = Path(root) / name
+                found.append((path.relative_to(folder).as_posix(), path))
+    return found
+
+
+def _stamp(path: Path) -> str:
+    info = path.stat()
+    return f"{path} {info.st_size} {info.st_mtime_ns}"
+
+
+def _rule_packs(part) -> None:
+    import importlib.util
+
+    from sqlperf.registry import _BUILTIN_PACK, ENTRY_POINT_GROUP, _entry_points
+
+    points = sorted((ep.name, ep.value) for ep in _entry_points(ENTRY_POINT_GROUP))
+    part(repr(points))
+    modules = {_BUILTIN_PACK} | {value.partition(":")[0].strip() for _, value in points}
+    for module in sorted(modules):
+        if module == _BUILTIN_PACK or module.startswith(_BUILTIN_PACK + "."):
+            # Its parent is sqlperf, already imported: finding the spec runs no rule code.
+            spec = importlib.util.find_spec(_BUILTIN_PACK)
+            for folder in spec.submodule_search_locations:
+                for name, path in _python_files(Path(folder)):
+                    part(f"{_BUILTIN_PACK}/{name}")
+                    part(hashlib.sha256(path.read_bytes()).hexdigest())
+            continue
+        # A third-party pack: only its top-level name is looked up (a dotted name would run
+        # the parents' __init__), and everything below it is stamped.
+        spec = importlib.util.find_spec(module.split(".")[0])
+        if spec is None:
+            part(f"{module} missing")
+        elif spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                for _, path in _python_files(Path(folder)):
+                    part(_stamp(path))
+        elif spec.origin:
+            part(_stamp(Path(spec.origin)))
+
+
+def _sqlglot(part) -> None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("sqlglot")
+    if spec is None or not spec.origin:
+        raise LookupError("sqlglot not found")
+    package = Path(spec.origin).parent
+    for name in ("__init__.py", "_version.py"):
+        candidate = package / name
+        if candidate.exists():
+            part(_stamp(candidate))
+    # The distributions next to it (sqlglot, the sqlglotc accelerator) name their versions.
+    part(repr(sorted(entry.name for entry in os.scandir(package.parent) if entry.name.lower().startswith("sqlglot"))))
+
+
+def _schema_files(settings) -> list[Path]:
+    """The DDL files ``settings.schema`` names, found as sqlperf.schema.ddl.expand_paths finds them."""
+    import glob
+
+    base = Path(settings.root)
+    found: dict[Path, None] = {}
+    for pattern in map(str, settings.schema):
+        full = Path(pattern) if Path(pattern).is_absolute() else base / pattern
+        if glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True) if Path(p).is_file())
+        elif full.is_dir():
+            matches = sorted(p for p in full.rglob("*.sql") if p.is_file())
+        elif full.is_file():
+            matches = [full]
+        else:
+            matches = []
+        if not matches:
+            raise FileNotFoundError(pattern)  # the slow path reports it
+        for match in matches:
+            found.setdefault(match, None)
+    return list(found)
+
+
+def _manifest_path(root: Path, key: str) -> Path:
+    return root / f"v{_cache.FORMAT}" / "runs" / f"{key[:40]}.json"
+
+
+def write_manifest(root: Path, key: str, context: str, notes: list[str]) -> None:
+    """Record that this run key validated cleanly and which cache context it uses."""
+    import tempfile
+
+    target = _manifest_path(root, key)
+    body = json.dumps({"format": MANIFEST_FORMAT, "key": key, "context": context, "notes": list(notes)}).encode()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".manifest.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(body)
+            os.replace(temp, target)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        pass
+
+
+def cached_run(paths: list[str], settings, key: str):
+    """The CheckResult the slow path would produce, from the cache alone; None on any miss."""
+    try:
+        root = _cache.cache_root(settings)
+        manifest = json.loads(_manifest_path(root, key).read_bytes())
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("key") != key:
+            return None
+        context = manifest["context"]
+        notes = manifest["notes"]
+        from sqlperf.runner import CheckResult, discover
+
+        files, errors = discover(paths, settings)
+        if errors:
+            return None
+        folder = root / f"v{_cache.FORMAT}" / context[:32]
+        marker = _cache._TUPLE.encode()
+        results = []
+        for path, shown in files:
+            entry_key = _cache.file_key(path.read_bytes(), shown)
+            try:
+                with open(folder / f"{entry_key}.json", "rb") as handle:
+                    raw = handle.read()
+            except OSError:
+                return None
+            entry = json.loads(raw)
+            if entry.get("key") != entry_key or entry.get("context") != context:
+                return None
+            results.append(_cache.result_from_json(entry["result"], tagged=marker in raw, factory=CachedFileResult))
+        return CheckResult(files=results, notes=list(notes))
+    except Exception:  # noqa: BLE001 - a fast path that is unsure gives way to the slow one
+        return None
