@@ -121,17 +121,18 @@ class ListenerClock:
 
         self.before = timed_listener(recorder._before_cursor_execute)
         self.after = timed_listener(recorder._after_cursor_execute)
-        self.orm = timed_listener(recorder._do_orm_execute)
+        # The listeners leave call sites and ORM loads to be resolved when the capture ends:
+        # that work is part of recording, so it is timed with them.
+        self.finish = timed_listener(recorder.finish)
 
     def __enter__(self):
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
-        from sqlalchemy.orm import Session
 
         self.recorder.uninstall()
         event.listen(Engine, "before_cursor_execute", self.before)
         event.listen(Engine, "after_cursor_execute", self.after)
-        event.listen(Session, "do_orm_execute", self.orm)
+        self.untimed_finish, self.recorder.finish = self.recorder.finish, self.finish
         # activate() calls install(): pretend it is installed so the timed listeners stay alone.
         self.recorder._installed_on.append(Engine)
         self.seconds = 0.0
@@ -141,11 +142,10 @@ class ListenerClock:
     def __exit__(self, *exc) -> None:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
-        from sqlalchemy.orm import Session
 
         event.remove(Engine, "before_cursor_execute", self.before)
         event.remove(Engine, "after_cursor_execute", self.after)
-        event.remove(Session, "do_orm_execute", self.orm)
+        self.recorder.finish = self.untimed_finish
         self.recorder._installed_on[:] = []
 
 

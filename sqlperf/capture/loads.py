@@ -37,6 +37,10 @@ def describe(state) -> OrmLoad | None:
     return describe_load(options, state.statement, refresh is not None and bool(refresh.expired_attributes))
 
 
+# id(path) -> (path, OrmLoad); the path is kept so that its id stays its own.
+_lazy_loads: dict[int, tuple[object, OrmLoad]] = {}
+
+
 def describe_load(options, statement, expired: bool) -> OrmLoad | None:
     """The load of one execution, from the facts the recorder kept while it ran: the ORM
     load options, the statement and whether the refreshed object had expired attributes
@@ -45,12 +49,22 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
         # ORMExecuteState.loader_strategy_path, read from the statement it would read it from.
         compile_options = getattr(statement, "_compile_options", None)
         path = getattr(compile_options, "_current_path", None)
-        prop = path[-1] if path is not None and len(path) else None
+        if path is None:
+            return None
+        # SQLAlchemy keeps one path object per relationship path: an N+1's loads share it.
+        known = _lazy_loads.get(id(path))
+        if known is not None and known[0] is path:
+            return known[1]
+        prop = path[-1] if len(path) else None
         if prop is None or not hasattr(prop, "key"):
             return None
         parent = prop.parent.class_.__name__
         direction = getattr(getattr(prop, "direction", None), "name", "")
-        return OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE")
+        load = OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE")
+        if len(_lazy_loads) > 10_000:
+            _lazy_loads.clear()
+        _lazy_loads[id(path)] = (path, load)
+        return load
     refresh = options._refresh_state
     if refresh is not None:
         parent = refresh.class_.__name__

@@ -1,8 +1,8 @@
 """The recorder: SQLAlchemy event listeners that append each statement to the active scopes.
 
-Listeners are installed once per process on the ``Engine`` and ``Session`` classes, so
-they see every engine, sync and async (an ``AsyncEngine`` drives a sync ``Engine``), and
-cost one context-variable read per statement while nothing is being captured.
+Listeners are installed once per process on the ``Engine`` class, so they see every
+engine, sync and async (an ``AsyncEngine`` drives a sync ``Engine``), and cost one
+context-variable read per statement while nothing is being captured.
 
 The active scopes live in a context variable: each thread and each asyncio task sees
 only the captures it opened (or inherited when it was created). A capture opened with
@@ -133,9 +133,6 @@ class Scope:
 
 
 _scopes: ContextVar[tuple[Scope, ...]] = ContextVar("sqlperf_capture_scopes", default=())
-# The lazy/column load announced by do_orm_execute, waiting for its cursor execution:
-# (load options, statement, expired).
-_pending: ContextVar[tuple[Any, Any, bool] | None] = ContextVar("sqlperf_pending_load", default=None)
 # Scopes that threads without a capture of their own report to (a stack: captures nest).
 _thread_scopes: list[tuple[Scope, ...]] = []
 _lock = threading.Lock()
@@ -167,18 +164,39 @@ def deactivate(handle) -> None:
 
 
 def finish(scope: Scope) -> None:
-    """Resolve what the listeners left for later, so no frame outlives its capture."""
+    """Resolve what the listeners left for later, so no frame outlives its capture.
+
+    The statements of one loop share their raw frames exactly (same frame objects, same
+    offsets), so each distinct snapshot is resolved once.
+    """
+    resolved: dict[tuple, tuple] = {}
+    resolve = callsite.resolve
     for statement in list(scope.statements):
-        if statement._site is _UNRESOLVED or type(statement._load) is tuple:
-            statement.resolve()
+        if statement._site is _UNRESOLVED:
+            raw = statement._raw
+            if raw:
+                found = resolved.get(raw)
+                if found is None:
+                    found = resolved[raw] = resolve(raw)
+                statement._site, statement._frames = found
+            else:
+                statement._site, statement._frames = None, ()
+            statement._raw = ()
+        if type(statement._load) is tuple:
+            statement.load
+    resolved.clear()
     callsite.release_finished_frames()
 
 
 def install() -> None:
-    """Attach the listeners to SQLAlchemy's Engine and Session classes (once per class)."""
+    """Attach the listeners to SQLAlchemy's Engine class (once per class object).
+
+    No ``do_orm_execute`` listener: what it would tell (a relationship lazy load, a deferred
+    column, an expired object) travels with each execution in its ORM load options, where
+    the cursor listener reads it for the one statement it concerns.
+    """
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
 
     with _lock:
         # Keyed by the class object: a test runner may re-import SQLAlchemy in a new run.
@@ -186,7 +204,6 @@ def install() -> None:
             return
         event.listen(Engine, "before_cursor_execute", _before_cursor_execute)
         event.listen(Engine, "after_cursor_execute", _after_cursor_execute)
-        event.listen(Session, "do_orm_execute", _do_orm_execute)
         _installed_on.append(Engine)
 
 
@@ -194,14 +211,12 @@ def uninstall() -> None:
     """Detach the listeners (benchmarks compare against SQLAlchemy without them)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
 
     with _lock:
         if not any(cls is Engine for cls in _installed_on):
             return
         event.remove(Engine, "before_cursor_execute", _before_cursor_execute)
         event.remove(Engine, "after_cursor_execute", _after_cursor_execute)
-        event.remove(Session, "do_orm_execute", _do_orm_execute)
         _installed_on[:] = [cls for cls in _installed_on if cls is not Engine]
 
 
@@ -210,24 +225,6 @@ def _active_scopes() -> tuple[Scope, ...]:
     if not scopes and _thread_scopes:
         scopes = _thread_scopes[-1]
     return scopes
-
-
-def _do_orm_execute(state) -> None:
-    scopes = _scopes.get() or _active_scopes()
-    if not scopes or (scopes[-1].paused and all(scope.paused for scope in scopes)):
-        return
-    # Only the facts that are gone once the load has run are read here (describe_load works
-    # out the rest when the findings are read): most executions stop at the first test.
-    options = state.execution_options.get("_sa_orm_load_options")
-    if options is None:
-        return
-    refresh = options._refresh_state
-    if options._lazy_loaded_from is None and refresh is None:
-        return
-    try:
-        _pending.set((options, state.statement, refresh is not None and bool(refresh.expired_attributes)))
-    except Exception:  # an attribution we cannot make must never break the application's query
-        pass
 
 
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -281,18 +278,22 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
                     raw = (frame, frame.f_lasti)
             else:
                 raw = callsite.snapshot(frame, depth)
-        load = None
-        pending = _pending.get()
-        # Pair the announced load with its own statement: an autoflush may run in between.
-        if pending is not None and context.execution_options.get("_sa_orm_load_options") is pending[0]:
-            _pending.set(None)
-            load = pending
-            if pending[2] and entry == "InstrumentedAttribute.__get__":
-                # An expired object reached through a many-to-one attribute: the attribute is
-                # only in the running frames, so this rare case is worked out now.
-                load = describe_load(*pending)
-                if load is not None:
-                    load = through_relationship(load, callsite.entry_frame_of(entry))
+        # What do_orm_execute would say (a lazy load, a deferred column, an expired object)
+        # is in the load options SQLAlchemy passes down to this execution; only whether the
+        # refreshed object had expired attributes must be read now (the load clears them).
+        load = context.execution_options.get("_sa_orm_load_options")
+        if load is not None:
+            refresh = load._refresh_state
+            if load._lazy_loaded_from is None and refresh is None:
+                load = None
+            else:
+                load = (load, context.invoked_statement, refresh is not None and bool(refresh.expired_attributes))
+                if load[2] and entry == "InstrumentedAttribute.__get__":
+                    # An expired object reached through a many-to-one attribute: the attribute
+                    # is only in the running frames, so this rare case is worked out now.
+                    load = describe_load(*load)
+                    if load is not None:
+                        load = through_relationship(load, callsite.entry_frame_of(entry))
         record = CapturedStatement(
             statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled, raw, load
         )
