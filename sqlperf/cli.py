@@ -109,7 +109,9 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
                 if catalog_reachable(dsn):  # else the verification reports the fault, with the findings
                     settings.schema_dsn = dsn
         targets = list(paths) or ["."]
-        run_key = result = loaded_schema = None
+        run_key = fast = loaded_schema = None
+        # The text renderer's own colour decision, made early so that plain output can be replayed.
+        shown_color = False if output is not None else color if color is not None else sys.stdout.isatty()
         if settings.cache_dir and not (fix or diff or verify):
             # A warm run of an unchanged tree is answered from the cache before sqlglot and the
             # rules are imported; None means "lint as usual" (see sqlperf.fastpath).
@@ -117,8 +119,9 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
 
             run_key = fastpath.run_key(settings)
             if run_key is not None and fmt != "sarif":  # SARIF needs the rules' documentation
-                result = fastpath.cached_run(targets, settings, run_key)
-        if result is None:
+                fast = fastpath.cached_run(targets, settings, run_key, fmt=fmt, verbose=verbose,
+                                           plain=fmt != "text" or not shown_color)
+        if fast is None:
             validate(load_registry(), settings)
             from sqlperf.engine import get_dialect
 
@@ -127,24 +130,34 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
     except ConfigError as error:
         raise UsageError(str(error)) from None
 
-    if result is None:
-        from sqlperf.runner import check as run_check
-
-        progress = None
-        if fmt == "text" and not diff and sys.stderr.isatty():
-            from sqlperf.progress import ProgressBar
-
-            progress = ProgressBar()
+    if fast is not None:
+        stream = open(output, "w", encoding="utf-8") if output else sys.stdout
         try:
-            result = run_check(
-                targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
-                jobs=jobs or settings.jobs, progress=progress, run_key=run_key,
-            )
-        except ConfigError as error:
-            raise UsageError(str(error)) from None
+            fast.render(fmt, stream, color=color if output is None else False, verbose=verbose,
+                        plain=fmt != "text" or not shown_color)
         finally:
-            if progress is not None:
-                progress.close()
+            if output:
+                stream.close()
+        # What _exit_code answers: a cached run has no errors and no diffs.
+        sys.exit(EXIT_CLEAN if exit_zero or not fast.has_findings else EXIT_FINDINGS)
+
+    from sqlperf.runner import check as run_check
+
+    progress = None
+    if fmt == "text" and not diff and sys.stderr.isatty():
+        from sqlperf.progress import ProgressBar
+
+        progress = ProgressBar()
+    try:
+        result = run_check(
+            targets, settings, schema=loaded_schema, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
+            jobs=jobs or settings.jobs, progress=progress, run_key=run_key,
+        )
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        if progress is not None:
+            progress.close()
 
     if verify:
         from sqlperf.verify.command import run_verification

@@ -169,13 +169,46 @@ def _manifest_path(root: Path, key: str) -> Path:
 
 def write_manifest(root: Path, key: str, context: str, notes: list[str]) -> None:
     """Record that this run key validated cleanly and which cache context it uses."""
+    body = json.dumps({"format": MANIFEST_FORMAT, "key": key, "context": context, "notes": list(notes)}).encode()
+    _write_atomically(_manifest_path(root, key), body)
+
+
+class CachedRun:
+    """A run answered from the cache: its rendered output (replayed) or its results (rendered live)."""
+
+    def __init__(self, result, has_findings: bool, output: str | None, output_path: Path, output_key: str) -> None:
+        self.result = result  # a runner.CheckResult, or None when the output is replayed
+        self.has_findings = has_findings
+        self.output = output
+        self._output_path = output_path
+        self._output_key = output_key
+
+    def render(self, fmt: str, stream, *, color, verbose: bool, plain: bool) -> None:
+        from sqlperf.output import render
+
+        if self.output is not None:
+            stream.write(self.output)
+            return
+        if not plain:
+            render(fmt, self.result, stream, color=color, verbose=verbose)
+            return
+        import io
+
+        buffer = io.StringIO()
+        render(fmt, self.result, buffer, color=False, verbose=verbose)
+        text = buffer.getvalue()
+        stream.write(text)
+        _write_atomically(
+            self._output_path, json.dumps({"key": self._output_key, "findings": self.has_findings, "output": text}).encode()
+        )
+
+
+def _write_atomically(target: Path, body: bytes) -> None:
     import tempfile
 
-    target = _manifest_path(root, key)
-    body = json.dumps({"format": MANIFEST_FORMAT, "key": key, "context": context, "notes": list(notes)}).encode()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".manifest.", suffix=".tmp")
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".partial.", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(body)
@@ -190,8 +223,13 @@ def write_manifest(root: Path, key: str, context: str, notes: list[str]) -> None
         pass
 
 
-def cached_run(paths: list[str], settings, key: str):
-    """The CheckResult the slow path would produce, from the cache alone; None on any miss."""
+def cached_run(paths: list[str], settings, key: str, *, fmt: str, verbose: bool, plain: bool) -> CachedRun | None:
+    """The run the slow path would make, from the cache alone; None on any miss.
+
+    ``plain``: the output has no colour (a file, a pipe, a machine format). Such output is a
+    function of the results, the format and ``verbose`` alone, so it is stored and replayed
+    whole: rendering thousands of findings costs more than everything else a warm run does.
+    """
     try:
         root = _cache.cache_root(settings)
         manifest = json.loads(_manifest_path(root, key).read_bytes())
@@ -204,11 +242,23 @@ def cached_run(paths: list[str], settings, key: str):
         files, errors = discover(paths, settings)
         if errors:
             return None
+        keyed = [(path, shown, _cache.file_key(path.read_bytes(), shown)) for path, shown in files]
+        digest = hashlib.sha256(f"{key}\0{fmt}\0{verbose}\0".encode())
+        for _, shown, entry_key in keyed:
+            digest.update(f"{shown}\0{entry_key}\0".encode("utf-8", "surrogateescape"))
+        output_key = digest.hexdigest()
+        output_path = root / f"v{_cache.FORMAT}" / "runs" / f"out-{output_key[:40]}.json"
+        if plain:
+            try:
+                stored = json.loads(output_path.read_bytes())
+            except (OSError, ValueError):
+                stored = None
+            if isinstance(stored, dict) and stored.get("key") == output_key and isinstance(stored.get("output"), str):
+                return CachedRun(None, bool(stored["findings"]), stored["output"], output_path, output_key)
         folder = root / f"v{_cache.FORMAT}" / context[:32]
         marker = _cache._TUPLE.encode()
         results = []
-        for path, shown in files:
-            entry_key = _cache.file_key(path.read_bytes(), shown)
+        for _, _, entry_key in keyed:
             try:
                 with open(folder / f"{entry_key}.json", "rb") as handle:
                     raw = handle.read()
@@ -218,6 +268,7 @@ def cached_run(paths: list[str], settings, key: str):
             if entry.get("key") != entry_key or entry.get("context") != context:
                 return None
             results.append(_cache.result_from_json(entry["result"], tagged=marker in raw, factory=CachedFileResult))
-        return CheckResult(files=results, notes=list(notes))
+        result = CheckResult(files=results, notes=list(notes))
+        return CachedRun(result, bool(result.findings), None, output_path, output_key)
     except Exception:  # noqa: BLE001 - a fast path that is unsure gives way to the slow one
         return None

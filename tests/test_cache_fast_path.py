@@ -82,12 +82,35 @@ def test_warm_output_is_byte_for_byte_the_slow_paths(tree, spy, options):
     cold = _run(*options, ".")
     spy["fast"].clear()
     spy["linted"].clear()
-    warm = _run(*options, ".")
+    warm = _run(*options, ".")  # rendered from the cached results
+    replayed = _run(*options, ".")  # the output stored by the run before
     assert cold == reference
     assert warm == reference
+    assert replayed == reference
     assert spy["linted"] == []
     # SARIF describes each rule from its documentation, so it keeps the ordinary path.
-    assert spy["fast"] == ([] if "sarif" in options else [True])
+    assert spy["fast"] == ([] if "sarif" in options else [True, True])
+
+
+def test_a_damaged_stored_output_is_rendered_again(tree, spy):
+    reference = _reference("--format", "json", ".")
+    for _ in range(2):
+        _run("--format", "json", ".")
+    stored = list((tree / ".sqlperf_cache").rglob("out-*.json"))
+    assert len(stored) == 1
+    stored[0].write_text('{"key": "another", "findings": false, "output": "stale"}')
+    assert _run("--format", "json", ".") == reference
+    stored[0].write_text("{not json")
+    assert _run("--format", "json", ".") == reference
+    assert spy["fast"][-2:] == [True, True]
+
+
+def test_output_to_a_file_is_the_same(tree):
+    _reference("--format", "text", "-o", "reference.txt", ".")
+    for name in ("cold.txt", "warm.txt", "replayed.txt"):
+        assert _run("--format", "text", "-o", name, ".")[0] == 1
+    reference = (tree / "reference.txt").read_bytes()
+    assert reference and all((tree / name).read_bytes() == reference for name in ("cold.txt", "warm.txt", "replayed.txt"))
 
 
 def test_a_fully_warm_run_imports_neither_sqlglot_nor_the_engine_nor_the_rules(tree):
