@@ -47,7 +47,8 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 def _parses(sql: str, dialect) -> str | None:
     """None when ``sql`` parses, else the reason it does not."""
     try:
-        dialect.parse(sql)
+        # The newline: sqlglot's tokenizer fails on "$1 = ''" when the '' ends the input.
+        dialect.parse(sql + "\n")
     except (ParseError, TokenError) as error:
         return str(error).splitlines()[0]
     except RecursionError:
