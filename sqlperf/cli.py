@@ -118,9 +118,10 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
             from sqlperf import fastpath
 
             run_key = fastpath.run_key(settings)
-            if run_key is not None and fmt != "sarif":  # SARIF needs the rules' documentation
+            if run_key is not None:
+                # SARIF describes the rules from their documentation: only its stored output is replayed.
                 fast = fastpath.cached_run(targets, settings, run_key, fmt=fmt, verbose=verbose,
-                                           plain=fmt != "text" or not shown_color)
+                                           plain=fmt != "text" or not shown_color, replay_only=fmt == "sarif")
         if fast is None:
             validate(load_registry(), settings)
             from sqlperf.engine import get_dialect
@@ -174,7 +175,14 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
                 stream.write(text)
         from sqlperf.output import render
 
-        if not diff or fmt != "text":
+        if run_key is not None and result.cache_keys is not None and not result.all_errors and (fmt != "text" or not shown_color):
+            # Kept so that the next run of this unchanged tree replays it (sqlperf.fastpath).
+            from sqlperf import fastpath
+            from sqlperf.cache import cache_root
+
+            fastpath.render_and_store(fmt, result, stream, verbose=verbose, root=cache_root(settings),
+                                      output=fastpath.output_key(run_key, fmt, verbose, result.cache_keys))
+        elif not diff or fmt != "text":
             render(fmt, result, stream, color=color if output is None else False, verbose=verbose)
         elif result.all_errors:
             for message in result.all_errors:

@@ -173,34 +173,50 @@ def write_manifest(root: Path, key: str, context: str, notes: list[str]) -> None
     _write_atomically(_manifest_path(root, key), body)
 
 
+def output_key(key: str, fmt: str, verbose: bool, keyed: list[tuple[str, str]]) -> str:
+    """Plain output depends on the run key, the format, --verbose and each file's (path, cache key)."""
+    digest = hashlib.sha256(f"{key}\0{fmt}\0{verbose}\0".encode())
+    for shown, entry_key in keyed:
+        digest.update(f"{shown}\0{entry_key}\0".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _output_path(root: Path, output: str) -> Path:
+    return root / f"v{_cache.FORMAT}" / "runs" / f"out-{output[:40]}.json"
+
+
+def render_and_store(fmt: str, result, stream, *, verbose: bool, root: Path, output: str) -> None:
+    """Render plain output and keep it for the next run with the same output key."""
+    import io
+
+    from sqlperf.output import render
+
+    buffer = io.StringIO()
+    render(fmt, result, buffer, color=False, verbose=verbose)
+    text = buffer.getvalue()
+    stream.write(text)
+    _write_atomically(_output_path(root, output), json.dumps({"key": output, "findings": bool(result.findings), "output": text}).encode())
+
+
 class CachedRun:
     """A run answered from the cache: its rendered output (replayed) or its results (rendered live)."""
 
-    def __init__(self, result, has_findings: bool, output: str | None, output_path: Path, output_key: str) -> None:
+    def __init__(self, result, has_findings: bool, output: str | None, root: Path, output_key: str) -> None:
         self.result = result  # a runner.CheckResult, or None when the output is replayed
         self.has_findings = has_findings
         self.output = output
-        self._output_path = output_path
+        self._root = root
         self._output_key = output_key
 
     def render(self, fmt: str, stream, *, color, verbose: bool, plain: bool) -> None:
-        from sqlperf.output import render
-
         if self.output is not None:
             stream.write(self.output)
-            return
-        if not plain:
-            render(fmt, self.result, stream, color=color, verbose=verbose)
-            return
-        import io
+        elif plain:
+            render_and_store(fmt, self.result, stream, verbose=verbose, root=self._root, output=self._output_key)
+        else:
+            from sqlperf.output import render
 
-        buffer = io.StringIO()
-        render(fmt, self.result, buffer, color=False, verbose=verbose)
-        text = buffer.getvalue()
-        stream.write(text)
-        _write_atomically(
-            self._output_path, json.dumps({"key": self._output_key, "findings": self.has_findings, "output": text}).encode()
-        )
+            render(fmt, self.result, stream, color=color, verbose=verbose)
 
 
 def _write_atomically(target: Path, body: bytes) -> None:
@@ -223,12 +239,16 @@ def _write_atomically(target: Path, body: bytes) -> None:
         pass
 
 
-def cached_run(paths: list[str], settings, key: str, *, fmt: str, verbose: bool, plain: bool) -> CachedRun | None:
+def cached_run(
+    paths: list[str], settings, key: str, *, fmt: str, verbose: bool, plain: bool, replay_only: bool = False
+) -> CachedRun | None:
     """The run the slow path would make, from the cache alone; None on any miss.
 
     ``plain``: the output has no colour (a file, a pipe, a machine format). Such output is a
     function of the results, the format and ``verbose`` alone, so it is stored and replayed
     whole: rendering thousands of findings costs more than everything else a warm run does.
+    ``replay_only``: answer only with stored output (SARIF needs the rules' documentation,
+    which a rendering from the cached results would import the rules for).
     """
     try:
         root = _cache.cache_root(settings)
@@ -242,23 +262,21 @@ def cached_run(paths: list[str], settings, key: str, *, fmt: str, verbose: bool,
         files, errors = discover(paths, settings)
         if errors:
             return None
-        keyed = [(path, shown, _cache.file_key(path.read_bytes(), shown)) for path, shown in files]
-        digest = hashlib.sha256(f"{key}\0{fmt}\0{verbose}\0".encode())
-        for _, shown, entry_key in keyed:
-            digest.update(f"{shown}\0{entry_key}\0".encode("utf-8", "surrogateescape"))
-        output_key = digest.hexdigest()
-        output_path = root / f"v{_cache.FORMAT}" / "runs" / f"out-{output_key[:40]}.json"
+        keyed = [(shown, _cache.file_key(path.read_bytes(), shown)) for path, shown in files]
+        output = output_key(key, fmt, verbose, keyed)
         if plain:
             try:
-                stored = json.loads(output_path.read_bytes())
+                stored = json.loads(_output_path(root, output).read_bytes())
             except (OSError, ValueError):
                 stored = None
-            if isinstance(stored, dict) and stored.get("key") == output_key and isinstance(stored.get("output"), str):
-                return CachedRun(None, bool(stored["findings"]), stored["output"], output_path, output_key)
+            if isinstance(stored, dict) and stored.get("key") == output and isinstance(stored.get("output"), str):
+                return CachedRun(None, bool(stored["findings"]), stored["output"], root, output)
+        if replay_only:
+            return None
         folder = root / f"v{_cache.FORMAT}" / context[:32]
         marker = _cache._TUPLE.encode()
         results = []
-        for _, _, entry_key in keyed:
+        for _, entry_key in keyed:
             try:
                 with open(folder / f"{entry_key}.json", "rb") as handle:
                     raw = handle.read()
@@ -269,6 +287,6 @@ def cached_run(paths: list[str], settings, key: str, *, fmt: str, verbose: bool,
                 return None
             results.append(_cache.result_from_json(entry["result"], tagged=marker in raw, factory=CachedFileResult))
         result = CheckResult(files=results, notes=list(notes))
-        return CachedRun(result, bool(result.findings), None, output_path, output_key)
+        return CachedRun(result, bool(result.findings), None, root, output)
     except Exception:  # noqa: BLE001 - a fast path that is unsure gives way to the slow one
         return None

@@ -26,6 +26,9 @@ class CheckResult:
     diffs: list[str] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
     refused: list[tuple[Finding, str]] = field(default_factory=list)
+    # Each file's (display path, cache key) when a run_key was given and every file was read:
+    # the fast path keys the stored output by them.
+    cache_keys: list[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -134,6 +137,7 @@ def check(
         progress.start(len(files))
     cache = _open_cache(settings, schema, linter)
     results: list[FileResult | None] = [None] * len(files)
+    file_keys: list[str | None] = [None] * len(files)
     todo: list[tuple[int, Path, str, bytes | None, str | None]] = []
     work_bytes = 0
     for index, (path, shown) in enumerate(files):
@@ -144,7 +148,7 @@ def check(
             except OSError:
                 pass  # lint_path reports it in its own words
             else:
-                key = cache.file_key(data, shown)
+                key = file_keys[index] = cache.file_key(data, shown)
                 cached = cache.load(key)
                 if cached is not None:
                     results[index] = cached
@@ -170,6 +174,8 @@ def check(
         from sqlperf.fastpath import write_manifest
 
         write_manifest(cache.root, run_key, cache.context, linter.notes)
+        if None not in file_keys:
+            result.cache_keys = [(shown, key) for (_, shown), key in zip(files, file_keys)]
     return result
 
 
