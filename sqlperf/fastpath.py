@@ -195,7 +195,10 @@ def render_and_store(fmt: str, result, stream, *, verbose: bool, root: Path, out
     render(fmt, result, buffer, color=False, verbose=verbose)
     text = buffer.getvalue()
     stream.write(text)
-    _write_atomically(_output_path(root, output), json.dumps({"key": output, "findings": bool(result.findings), "output": text}).encode())
+    # A JSON header line, then the output as is: decoding megabytes of JSON string costs more
+    # than reading them.
+    header = json.dumps({"key": output, "findings": bool(result.findings)}).encode()
+    _write_atomically(_output_path(root, output), header + b"\n" + text.encode("utf-8", "surrogateescape"))
 
 
 class CachedRun:
@@ -266,11 +269,12 @@ def cached_run(
         output = output_key(key, fmt, verbose, keyed)
         if plain:
             try:
-                stored = json.loads(_output_path(root, output).read_bytes())
+                header, _, body = _output_path(root, output).read_bytes().partition(b"\n")
+                stored = json.loads(header)
             except (OSError, ValueError):
                 stored = None
-            if isinstance(stored, dict) and stored.get("key") == output and isinstance(stored.get("output"), str):
-                return CachedRun(None, bool(stored["findings"]), stored["output"], root, output)
+            if isinstance(stored, dict) and stored.get("key") == output:
+                return CachedRun(None, bool(stored["findings"]), body.decode("utf-8", "surrogateescape"), root, output)
         if replay_only:
             return None
         folder = root / f"v{_cache.FORMAT}" / context[:32]
