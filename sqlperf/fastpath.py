@@ -13,8 +13,10 @@ computed here from things that can be read without importing anything heavy:
 - the bytes of every DDL file the schema settings name (a schema read from a live database
   or from SQLAlchemy models cannot be fingerprinted cheaply, so it disables the fast path).
 
-If the manifest exists and every file's entry is in the cache, the run is answered from the
-entries; anything else (a miss, an unreadable file, a path that does not exist, any error)
+If the manifest exists, each file is read and hashed (its per-file cache key). Plain output
+(no colour) stored under the run key, the format, ``--verbose`` and those keys is replayed
+as is; else the run is answered from the per-file entries and rendered (and that output
+stored). Anything else (a miss, an unreadable file, a path that does not exist, any error)
 returns None and the caller takes the ordinary path, which lints and fills the cache.
 """
 
