@@ -40,7 +40,7 @@ _JSON_ARROWS = frozenset({_T.ARROW, _T.DARROW, _T.HASH_ARROW, _T.DHASH_ARROW})
 _JSON_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract, exp.JSONBExtractScalar)
 # Leaves sqlglot leaves without a position; the alignment pass finds their tokens.
 _ALIGNED = (exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean, exp.Literal, exp.Var, exp.Star, exp.Func)
-_ALIGN_WINDOW = 4
+_ALIGN_WINDOW = 8
 
 
 class SpanIndex:
@@ -95,6 +95,7 @@ class SpanIndex:
         order. A leaf whose token is not within a few tokens is left unknown rather than guessed."""
         found: dict[int, tuple[int, int]] = {}
         toks = self.tokens
+        first = _first_offsets(root)
         cursor = 0
         stack = [root]
         while stack:
@@ -109,7 +110,7 @@ class SpanIndex:
                         found[id(node)] = (j, end)
                         cursor = end + 1
                         break
-            stack.extend(reversed(list(node.iter_expressions())))
+            stack.extend(reversed(_in_source_order(node, first)))
         return found
 
     def token_range(self, node: exp.Expression) -> tuple[int, int] | None:
@@ -249,6 +250,42 @@ class SpanIndex:
         return lo, hi
 
 
+def _first_offsets(root: exp.Expression) -> dict[int, int]:
+    """For every node, the smallest positioned offset in its subtree (absent when none)."""
+    first: dict[int, int] = {}
+    order: list[exp.Expression] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.iter_expressions())
+    for node in reversed(order):  # children before parents
+        meta = node._meta
+        best = meta["start"] if meta and "start" in meta else None
+        for child in node.iter_expressions():
+            value = first.get(id(child))
+            if value is not None and (best is None or value < best):
+                best = value
+        if best is not None:
+            first[id(node)] = best
+    return first
+
+
+def _in_source_order(node: exp.Expression, first: dict[int, int]) -> list[exp.Expression]:
+    """Children in the order they are written: sqlglot keeps a SELECT's LIMIT before its FROM.
+    A child without any position stays right after the sibling that precedes it."""
+    children = list(node.iter_expressions())
+    keyed = []
+    last = -1
+    for position, child in enumerate(children):
+        key = first.get(id(child))
+        if key is not None:
+            last = key
+        keyed.append((last, position, child))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [child for _, _, child in keyed]
+
+
 def _match(node: exp.Expression, toks: list[Token], j: int) -> int | None:
     """The last token index of ``node`` if its text starts at token ``j``, else None."""
     tok = toks[j]
@@ -259,6 +296,17 @@ def _match(node: exp.Expression, toks: list[Token], j: int) -> int | None:
             return j
         if kind == _T.COLON and nxt is not None and nxt.token_type in (_T.VAR, _T.NUMBER, _T.NAME):
             return j + 1
+        if kind == _T.MOD and nxt is not None:
+            # psycopg's %s and %(name)s
+            if nxt.token_type == _T.VAR and nxt.text == "s":
+                return j + 1
+            if (
+                nxt.token_type == _T.L_PAREN
+                and j + 4 < len(toks)
+                and toks[j + 3].token_type == _T.R_PAREN
+                and toks[j + 4].text == "s"
+            ):
+                return j + 4
         return None
     if isinstance(node, exp.Parameter):
         return j + 1 if kind == _T.PARAMETER and nxt is not None else None

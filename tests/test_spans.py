@@ -67,6 +67,8 @@ def test_offsets_are_file_relative_and_positions_one_based():
         ("SELECT 1 FROM t WHERE :p IS NULL OR c = :p", exp.Or, ":p IS NULL OR c = :p"),
         ("SELECT 1 FROM t WHERE $1 = c", exp.EQ, "$1 = c"),
         ("SELECT 1 FROM t WHERE ? = c", exp.EQ, "? = c"),
+        ("SELECT 1 FROM t WHERE %s IS NULL OR c = %s", exp.Or, "%s IS NULL OR c = %s"),
+        ("SELECT 1 FROM t WHERE %(p)s = c", exp.EQ, "%(p)s = c"),
         ("SELECT 1 FROM t WHERE 'x' = payload->>'k'", exp.EQ, "'x' = payload->>'k'"),
         ("SELECT 1 FROM t WHERE ts - interval '2' hour >= now()", exp.Sub, "ts - interval '2' hour"),
         ("SELECT 1 FROM t WHERE NULL IS NULL AND x IS TRUE", exp.Is, "x IS TRUE"),
