@@ -85,6 +85,9 @@ class SpanIndex:
         meta = node._meta
         if meta and "start" in meta:
             return self._index(meta["start"]), self._index(meta["end"])
+        # Only leaves can be aligned; asking for any other node must not pay for the pass.
+        if not isinstance(node, _ALIGNED) or (isinstance(node, exp.Func) and node.args and any(node.iter_expressions())):
+            return None
         if self._aligned is None:
             self._aligned = self._align(node.root())
         return self._aligned.get(id(node))
