@@ -39,6 +39,22 @@ class ResolvedColumn:
         return f"{self.table_name}.{self.column.name}" if self.table_name else self.column.name
 
 
+def located_finding(source: SourceFile, start: int, end: int, **fields) -> Finding:
+    """A finding at ``source.text[start:end]``, with its 1-based line and column positions."""
+    line, column = source.position(start)
+    end_line, end_column = source.position(end)
+    return Finding(
+        path=source.display_path,
+        line=line,
+        column=column,
+        end_line=end_line,
+        end_column=end_column,
+        start=start,
+        end=end,
+        **fields,
+    )
+
+
 class RuleContext:
     def __init__(
         self,
@@ -86,22 +102,16 @@ class RuleContext:
             start, end = self.statement.start, self.statement.end
         else:
             start, end = self.span(node)
-        line, column = self.source.position(start)
-        end_line, end_column = self.source.position(end)
-        return Finding(
+        return located_finding(
+            self.source,
+            start,
+            end,
             code=rule.code,
             name=rule.name,
             message=message,
             help=help,
-            path=self.path,
-            line=line,
-            column=column,
-            end_line=end_line,
-            end_column=end_column,
             severity=rule.severity,
             fix=fix,
-            start=start,
-            end=end,
             statement_index=self.statement.index,
             statement_sql=self.statement.text,
             data=data or {},

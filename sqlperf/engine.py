@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from sqlperf.config import ConfigError, Settings, ignored_for_file, rule_options, selected_codes
-from sqlperf.context import RuleContext
+from sqlperf.context import RuleContext, located_finding
 from sqlperf.registry import Registry, load_registry
 from sqlperf.rule import Finding, Rule, Severity
 from sqlperf.source import SourceError, SourceFile, Statement, split_statements, tokenize
@@ -175,21 +175,15 @@ class Linter:
 
     def _parse_error(self, source: SourceFile, start: int, end: int, message: str, index: int) -> Finding:
         rule = self.registry.rules.get(PARSE_ERROR)
-        line, column = source.position(start)
-        end_line, end_column = source.position(end)
-        return Finding(
+        return located_finding(
+            source,
+            start,
+            end,
             code=PARSE_ERROR,
             name=rule.name if rule else "parse-error",
             message=f"cannot parse this statement as {self.dialect_name} SQL: {message}",
             help="fix the syntax, or choose the right dialect with --dialect or `dialect` in the configuration",
-            path=source.display_path,
-            line=line,
-            column=column,
-            end_line=end_line,
-            end_column=end_column,
             severity=Severity.ERROR,
-            start=start,
-            end=end,
             statement_index=index,
             statement_sql=source.text[start:end],
         )
