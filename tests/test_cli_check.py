@@ -186,3 +186,10 @@ def test_console_script_never_shows_a_traceback(tmp_path):
     assert proc.stderr.startswith("sqlperf: error:") and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "sqlperf.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("sqlperf ")
+
+
+def test_python_dash_m_sqlperf_is_the_command(tmp_path):
+    (tmp_path / "q.sql").write_text("SELECT id FROM users WHERE lower(email) = 'a@b.c';\n")
+    proc = subprocess.run([sys.executable, "-m", "sqlperf", "check", "--no-cache", "q.sql"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "q.sql:1:" in proc.stdout and "SP101" in proc.stdout
