@@ -142,8 +142,10 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
         # What _exit_code answers: a cached run has no errors and no diffs.
         sys.exit(EXIT_CLEAN if exit_zero or not fast.has_findings else EXIT_FINDINGS)
 
+    from sqlperf.gcpolicy import freeze_imports
     from sqlperf.runner import check as run_check
 
+    freeze_imports()
     progress = None
     if fmt == "text" and not diff and sys.stderr.isatty():
         from sqlperf.progress import ProgressBar

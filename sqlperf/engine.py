@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from sqlperf.analysis import SARGABLE_PREDICATES, bare_operands
 from sqlperf.config import ConfigError, Settings, ignored_for_file, rule_options, selected_codes
 from sqlperf.context import RuleContext, located_finding
+from sqlperf.gcpolicy import StatementCollector
 from sqlperf.registry import Registry, load_registry
 from sqlperf.rule import Finding, Rule, Severity
 from sqlperf.source import SourceError, SourceFile, Statement, split_statements, tokenize
@@ -84,6 +86,11 @@ class Linter:
         return self.lint_source(SourceFile(text, path))
 
     def lint_source(self, source: SourceFile) -> FileResult:
+        with StatementCollector() as collector:
+            return self._lint_source(source, collector)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _lint_source(self, source: SourceFile, collector: StatementCollector) -> FileResult:
         result = FileResult(source.display_path)
         ignored = ignored_for_file(self.registry, self.settings, source.display_path) if self.settings.per_file_ignores else set()
         dispatch = self._dispatch(frozenset(ignored))
@@ -98,7 +105,14 @@ class Linter:
         parser = self.dialect.parser()
         statements = split_statements(source, tokens)
         result.statements = len(statements) + len(broken)
+        self._lint_statements(source, statements, parser, dispatch, report_parse_errors, result, collector)
+        result.findings = self._apply_noqa(source, tokens, result.findings)
+        result.findings.sort(key=Finding.sort_key)
+        return result
+
+    def _lint_statements(self, source, statements, parser, dispatch, report_parse_errors, result, collector) -> None:
         for statement in statements:
+            collector.between_statements()
             try:
                 trees = parser.parse(statement.tokens, source.text)
             except ParseError as error:
@@ -119,11 +133,7 @@ class Linter:
             for tree in trees:
                 if tree is not None:
                     self._run_rules(dispatch, source, statement, tree, result)
-        result.findings = self._apply_noqa(source, tokens, result.findings)
-        result.findings.sort(key=Finding.sort_key)
-        return result
 
-    # -- internals -------------------------------------------------------------------------------
     def _dispatch(self, ignored: frozenset) -> _Dispatch:
         found = self._dispatch_cache.get(ignored)
         if found is None:
@@ -135,11 +145,17 @@ class Linter:
         ctx = RuleContext(source, statement, tree, SpanIndex(statement.tokens, source.text), self.dialect_name, self.schema)
         findings = result.findings
         by_class = dispatch.by_class
+        for_bare = dispatch.for_bare
         try:
             for node in tree.walk():
-                rules = by_class.get(node.__class__)
+                cls = node.__class__
+                rules = by_class.get(cls)
                 if rules is None:
-                    rules = dispatch.rules_for(node.__class__)
+                    rules = dispatch.rules_for(cls)
+                if rules:
+                    unwrapped = for_bare.get(cls)
+                    if unwrapped is not None and bare_operands(node):
+                        rules = unwrapped
                 for rule in rules:
                     try:
                         produced = rule.visit(node, ctx)
@@ -214,12 +230,17 @@ class _Dispatch:
         self.finishers = [r for r in rules if type(r).finish is not Rule.finish]
         # Read directly by the walk loop: a method call per node costs more than the lookup.
         self.by_class: dict[type, tuple[Rule, ...]] = {}
+        # For a predicate class: its rules less those that only report wrapped operands, to run
+        # when the predicate's operands are all bare. Absent when no such rule wants the class.
+        self.for_bare: dict[type, tuple[Rule, ...]] = {}
 
     def rules_for(self, cls: type) -> tuple[Rule, ...]:
         found = self.by_class.get(cls)
         if found is None:
             found = tuple(r for r in self.rules if r.node_types and issubclass(cls, r.node_types))
             self.by_class[cls] = found
+            if issubclass(cls, SARGABLE_PREDICATES) and any(r.wraps_operands for r in found):
+                self.for_bare[cls] = tuple(r for r in found if not r.wraps_operands)
         return found
 
 

@@ -227,9 +227,12 @@ _WORKER: dict = {}
 def _start_worker(settings: Settings, schema, cache) -> None:
     from sqlperf.engine import Linter
 
+    from sqlperf.gcpolicy import freeze_imports
+
     # Rules are built once per worker, not per file.
     _WORKER["linter"] = Linter(settings, schema=schema)
     _WORKER["cache"] = cache
+    freeze_imports()  # the worker's own process: nothing of a caller's to keep collectable
 
 
 def _lint_chunk(chunk) -> list[tuple[int, FileResult]]:
