@@ -37,6 +37,7 @@ class FunctionOnColumn(Rule):
     name = "function-on-column"
     category = "sargability"
     node_types = SARGABLE_PREDICATES
+    wraps_operands = True
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):

@@ -45,6 +45,7 @@ class DateFunctionOnColumn(Rule):
     name = "date-function-on-column"
     category = "sargability"
     node_types = (*COMPARISONS, exp.Between, exp.In)
+    wraps_operands = True
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):

@@ -89,6 +89,7 @@ class ArithmeticOnColumn(Rule):
     name = "arithmetic-on-column"
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.Between, exp.In)
+    wraps_operands = True
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):

@@ -66,6 +66,7 @@ class CastOnColumn(Rule):
     name = "cast-on-column"
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.Between, exp.In)
+    wraps_operands = True
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):

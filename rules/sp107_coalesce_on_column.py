@@ -62,6 +62,7 @@ class CoalesceOnColumn(Rule):
     name = "coalesce-on-column"
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.Between, exp.In)
+    wraps_operands = True
     fix_applicability = Applicability.UNSAFE
 
     def visit(self, node, ctx):

@@ -48,6 +48,7 @@ class ConcatenatedColumns(Rule):
     name = "concatenated-columns"
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.In, exp.Like, exp.ILike)
+    wraps_operands = True
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):

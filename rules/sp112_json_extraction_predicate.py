@@ -59,6 +59,7 @@ class JsonExtractionPredicate(Rule):
     name = "json-extraction-predicate"
     category = "sargability"
     node_types = (*RANGE_COMPARISONS, exp.In, exp.Between, exp.Like, exp.ILike)
+    wraps_operands = True
     fix_applicability = Applicability.DISPLAY
     options = {"mysql_index_length": 255}
 

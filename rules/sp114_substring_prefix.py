@@ -55,6 +55,7 @@ class SubstringPrefix(Rule):
     name = "substring-prefix"
     category = "sargability"
     node_types = (exp.EQ, exp.In)
+    wraps_operands = True
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):

@@ -60,6 +60,7 @@ class CountForExistence(Rule):
     name = "count-for-existence"
     category = "shape"
     node_types = COMPARISONS
+    wraps_operands = True
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):

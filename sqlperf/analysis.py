@@ -200,6 +200,30 @@ def compared_operands(node: exp.Expression) -> list[tuple[exp.Expression, list[e
     return [(node.this, [node.expression]), (node.expression, [node.this])]
 
 
+# What an operand is when nothing wraps it: the engine skips rules that only report wrapped
+# operands (Rule.wraps_operands) on predicates made of these alone, most of a query's predicates.
+_BARE = frozenset((exp.Column, exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean))
+
+
+def bare_operands(node: exp.Expression) -> bool:
+    """True when every operand of a comparison, LIKE, IN (list) or BETWEEN is a column or a constant.
+
+    Only exact classes count: a parenthesised, cast or negated operand is not bare.
+    """
+    args = node.args
+    if type(node.this) not in _BARE:
+        return False
+    if isinstance(node, exp.In):
+        if args.get("query") is not None or args.get("unnest") is not None or args.get("field") is not None:
+            return False
+        return all(type(e) in _BARE for e in node.expressions)
+    if isinstance(node, exp.Between):
+        return type(args.get("low")) in _BARE and type(args.get("high")) in _BARE
+    if args.get("escape") is not None:
+        return False
+    return type(node.expression) in _BARE
+
+
 def from_derived_table(ctx, column: exp.Column) -> bool:
     """True when ``column`` comes, or may come, from a CTE or derived table rather than a base table.
 

@@ -123,6 +123,10 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     # Rules whose findings only make sense on real traffic (SP5xx) or a plan (SP6xx) are not run by the engine.
     static: ClassVar[bool] = True
+    # True when ``visit`` can only report a predicate (comparison, LIKE, IN, BETWEEN) with an
+    # operand that is more than a bare column or constant (a function, a cast, arithmetic):
+    # the engine then skips the rule on predicates like ``a.id = b.a_id`` or ``x = 5``.
+    wraps_operands: ClassVar[bool] = False
     aliases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, opts: dict[str, Any] | None = None) -> None:
