@@ -11,7 +11,9 @@ class NPlusOne(Rule):
 
     The repetitions must come from one running loop: the same function call, along the
     same lines. Two requests that run the same view, or a helper called from two different
-    lines, are not a loop. The count must exceed `n_plus_one_threshold` (default 2).
+    lines, are not a loop. Nor, in the pytest plugin, is a test's own loop that calls the
+    application once per item (unless `--sqlperf-include-test-code`). The count must exceed
+    `n_plus_one_threshold` (default 2).
 
     ## Why is this bad?
     Each row of the first query costs one more round trip to the database. With 3 rows in a

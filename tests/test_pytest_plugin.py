@@ -497,3 +497,43 @@ def test_selectinload():
     result = run(tester, "--sqlperf=fail", "--sqlperf-static=off")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*Post.comments lazy-loaded 3 times from *async_views.py:* in list_posts*"])
+
+
+def test_a_loop_in_the_test_is_the_tests_not_the_applications(tester):
+    # Found trying the plugin on MLflow's own store tests: tests that call the application once
+    # per item (to build their data, or once per case) made the application's single-row reads
+    # and writes look like its N+1s, duplicates and row-by-row writes.
+    tester.makepyfile(test_a="""
+from demo_app import views
+
+def test_each_post(session):
+    for post_id in (1, 2, 3):
+        views.post_and_comments(session, post_id)
+        views.add_comments(session, post_id, ["x"])
+
+def test_same_search_twice(session):
+    views.posts_by_title(session, "x")
+    views.posts_by_title(session, "x")
+
+def test_the_applications_own_loop_is_still_found(session):
+    for post_id in (1, 2, 3):
+        views.post_and_comments(session, post_id)
+    views.list_posts(session)
+""")
+    result = run(tester, "--sqlperf-static=off")
+    result.assert_outcomes(passed=3)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        f"SP501 n-plus-one: Post.comments lazy-loaded 3 times from *views.py:{n_plus_one_line()} in list_posts.",
+        "  in: test_a.py::test_the_applications_own_loop_is_still_found",
+        "sqlperf: 1 new problem(s) in 1 test(s), *",
+    ])
+    assert "post_and_comments" not in out and "add_comments" not in out and "posts_by_title" not in out
+
+    # The test's loops count again when test code is reported too.
+    result = run(tester, "--sqlperf-static=off", "--sqlperf-include-test-code")
+    result.stdout.fnmatch_lines([
+        "SP501 n-plus-one: session.get(Post, ...) ran 3 times from *views.py:* in post_and_comments (the loop is 1 call up, at test_a.py:*",
+        "SP502 duplicate-query: * from *views.py:* in posts_by_title *",
+        "SP503 row-by-row-write: INSERT sent one row at a time, 3 times, from *views.py:* in add_comments (the loop is 1 call up, at test_a.py:*",
+    ], consecutive=False)

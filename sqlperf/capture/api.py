@@ -14,7 +14,7 @@ import functools
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlperf.capture import recorder
 from sqlperf.capture.callsite import CallSite, function_name
@@ -43,6 +43,8 @@ class CaptureOptions:
     schema: Any = None  # a sqlperf Schema, a SQLAlchemy MetaData / declarative base, or None (auto)
     root: str | Path | None = None  # paths are shown relative to this (default: cwd)
     depth: int = DEFAULT_DEPTH
+    # Tells a test file by its file name: loops and repeated calls in tests are not the application's.
+    test_code: Callable[[str], bool] | None = None
 
     @property
     def thresholds(self) -> Thresholds:
@@ -78,7 +80,7 @@ class CaptureResult:
 
     def _judge(self) -> list[Finding]:
         opts = self.options
-        found = detect(self.statements, opts.thresholds, root=opts.root, budget_site=self.site)
+        found = detect(self.statements, opts.thresholds, root=opts.root, budget_site=self.site, test_code=opts.test_code)
         if opts.static:
             from sqlperf.capture.static import static_findings
 

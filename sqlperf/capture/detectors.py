@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlperf.capture.callsite import CallSite, display_path, function_name, line_of
 from sqlperf.capture.fingerprint import SELECT, WRITES
@@ -46,13 +46,18 @@ def detect(
     *,
     root: str | Path | None = None,
     budget_site: CallSite | None = None,
+    test_code: Callable[[str], bool] | None = None,
 ) -> list[Finding]:
-    """The runtime findings of one scope's statements (those inside ``allow()`` excluded)."""
+    """The runtime findings of one scope's statements (those inside ``allow()`` excluded).
+
+    ``test_code(filename)`` tells the files of the tests: a loop (or the one call that
+    repeats a statement) running in a test is the test's doing, not the application's.
+    """
     counted = [s for s in statements if s.allowed is None]
     findings: list[Finding] = []
-    findings += _repeated(counted, thresholds.n_plus_one, "SP501", root, reads=True)
-    findings += _duplicates(counted, thresholds.duplicate, root)
-    findings += _repeated(counted, thresholds.row_by_row, "SP503", root, reads=False)
+    findings += _repeated(counted, thresholds.n_plus_one, "SP501", root, reads=True, test_code=test_code)
+    findings += _duplicates(counted, thresholds.duplicate, root, test_code=test_code)
+    findings += _repeated(counted, thresholds.row_by_row, "SP503", root, reads=False, test_code=test_code)
     if thresholds.max_queries is not None and len(counted) > thresholds.max_queries:
         findings.append(_budget(counted, thresholds.max_queries, root, budget_site))
     return findings
@@ -83,7 +88,7 @@ def _loop_groups(statements: Iterable[CapturedStatement]) -> dict[tuple, list[Ca
     return groups
 
 
-def _repeated(statements, threshold: int, code: str, root, *, reads: bool) -> list[Finding]:
+def _repeated(statements, threshold: int, code: str, root, *, reads: bool, test_code=None) -> list[Finding]:
     if reads:
         pool = [s for s in statements if s.kind == SELECT and s.call_site is not None]
     else:
@@ -93,6 +98,8 @@ def _repeated(statements, threshold: int, code: str, root, *, reads: bool) -> li
     for (fingerprint, _path, level, _activation), members in _loop_groups(pool).items():
         if len(members) <= threshold:
             continue
+        if level > 0 and _tests_loop(members[0], level, test_code):
+            continue  # a test's loop calls the application once per item: not the application's loop
         if reads and len({_params_key(m.parameters) for m in members}) < 2:
             continue  # the same parameters every time: a duplicate (SP502), not a loop over rows
         site = members[0].call_site
@@ -104,6 +111,15 @@ def _repeated(statements, threshold: int, code: str, root, *, reads: bool) -> li
     for (_fp, _path, _line), (count, level, members) in best.items():
         findings.append(_loop_finding(code, members, level, root))
     return findings
+
+
+def _tests_loop(statement: CapturedStatement, level: int, test_code) -> bool:
+    """Whether the application code at the call site is reached from a test at or below
+    ``level`` calls up: whatever repeats it there is the test's doing (or pytest's, above)."""
+    if test_code is None or level == 0 or test_code(statement.call_site.path):
+        return False
+    frames = statement.frames
+    return any(test_code(frames[i][0].co_filename) for i in range(1, level + 1))
 
 
 def _loop_finding(code: str, members: list[CapturedStatement], level: int, root) -> Finding:
@@ -137,7 +153,7 @@ def _loop_finding(code: str, members: list[CapturedStatement], level: int, root)
     return _finding(code, first, message, advice.text, advice.replacement, root, members)
 
 
-def _duplicates(statements, threshold: int, root) -> list[Finding]:
+def _duplicates(statements, threshold: int, root, *, test_code=None) -> list[Finding]:
     """The same SELECT with the same parameters, with no write in between, inside one
     running call of some function (within the recorded frames)."""
     buckets: dict[tuple, list[CapturedStatement]] = defaultdict(list)
@@ -155,8 +171,11 @@ def _duplicates(statements, threshold: int, root) -> list[Finding]:
             continue
         by_activation: dict[int, list[CapturedStatement]] = defaultdict(list)
         for member in members:
-            for _code, _offset, activation in member.frames:
-                by_activation[activation].append(member)
+            for level, (_code, _offset, activation) in enumerate(member.frames):
+                if not _tests_loop(member, level, test_code):
+                    by_activation[activation].append(member)
+        if not by_activation:
+            continue
         shared = max(by_activation.values(), key=len)
         if len(shared) <= threshold:
             continue

@@ -11,7 +11,7 @@ import fnmatch
 import os
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -51,7 +51,12 @@ class TestCapture:
 
     def __post_init__(self) -> None:
         self.scope.depth = self.policy.options.depth
-        self.result = CaptureResult(self.policy.options, self.scope, self.site)
+        options = self.policy.options
+        if not self.policy.include_test_code:
+            # A test that calls the application in a loop (to build its data, or once per
+            # case) makes the application repeat a statement: that is the test's loop.
+            options = replace(options, test_code=self._is_test_file)
+        self.result = CaptureResult(options, self.scope, self.site)
 
     # -- recording ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -87,7 +92,10 @@ class TestCapture:
     def _in_test_code(self, finding: Finding) -> bool:
         if self.policy.include_test_code or finding.code == "SP504":
             return False
-        name = os.path.basename(finding.path)
+        return self._is_test_file(finding.path)
+
+    def _is_test_file(self, path: str) -> bool:
+        name = os.path.basename(path)
         return name == "conftest.py" or any(fnmatch.fnmatch(name, pattern) for pattern in self.policy.test_files)
 
     def failure_text(self, findings: list[Finding], verbose: bool) -> str:
