@@ -71,6 +71,10 @@ def add_core_modules(names) -> None:
     if new:
         _extra_core.update(new)
         _kinds.clear()
+        # The recorder trusts the last call-site frame it saw without classifying it again.
+        recorder = sys.modules.get("sqlperf.capture.recorder")
+        if recorder is not None:
+            recorder.forget_last_call_site()
 
 
 def _classify(frame) -> int:
@@ -276,6 +280,19 @@ def resolve(raw: tuple) -> tuple[CallSite | None, Frames]:
         known = held.get(id(frame))
         frames.append((frame.f_code, raw[index + 1], known[1] if known is not None and known[0] is frame else activation(frame)))
     return site_at(raw[0], raw[1]), tuple(frames)
+
+
+def resolve_parts(frame, offset: int, callers: tuple) -> tuple[CallSite, Frames]:
+    """The call site and the frames of ``frame`` stopped at ``offset``, and its callers as
+    :func:`snapshot` gives them (what the recorder keeps per statement)."""
+    held = _held
+    known = held.get(id(frame))
+    frames = [(frame.f_code, offset, known[1] if known is not None and known[0] is frame else activation(frame))]
+    for index in range(0, len(callers), 2):
+        caller = callers[index]
+        known = held.get(id(caller))
+        frames.append((caller.f_code, callers[index + 1], known[1] if known is not None and known[0] is caller else activation(caller)))
+    return site_at(frame, offset), tuple(frames)
 
 
 def walk(skip: int, depth: int, key: str | None = None) -> tuple[CallSite | None, Frames, str, object]:

@@ -8,6 +8,10 @@ The active scopes live in a context variable: each thread and each asyncio task 
 only the captures it opened (or inherited when it was created). A capture opened with
 ``threads=True`` (the pytest plugin's per-test capture) also collects statements from
 threads that have no capture of their own, such as a test client's server thread.
+
+While a statement runs, the listener appends one plain list of raw facts to each scope
+(see ``_R_*`` below); the :class:`CapturedStatement` objects are made from those lists
+when the capture ends (:func:`finish`) or when its statements are first read.
 """
 
 from __future__ import annotations
@@ -30,41 +34,50 @@ DEFAULT_DEPTH = 4
 
 _UNRESOLVED = object()
 
+# One record per execution, as the listener builds it: a list literal is the cheapest
+# object Python makes, and the listener runs for every statement.
+(
+    _R_TEXT, _R_PARAMETERS, _R_EXECUTEMANY, _R_SHAPE, _R_ENTRY, _R_DIALECT, _R_COMPILED,
+    _R_FRAME, _R_OFFSET, _R_CALLERS, _R_LOAD, _R_ALLOWED, _R_DURATION, _R_STARTED, _R_STATEMENT,
+) = range(15)
+
 
 class CapturedStatement:
     """One execution of one statement, as the database received it.
 
-    The listener keeps raw facts only (the frames it ran under, the ORM's load options);
-    the call site, the frames and the ORM load are worked out on first use, and for every
-    statement when its capture ends (see :func:`deactivate`), which also lets go of the frames.
+    Made from the listener's record; the call site, the frames and the ORM load are
+    worked out on first use, and for every statement when its capture ends (see
+    :func:`deactivate`), which also lets go of the frames.
     """
 
     __slots__ = (
-        "text", "parameters", "executemany", "shape", "entry", "dialect", "compiled",
-        "duration", "allowed", "started", "_raw", "_site", "_frames", "_load",
+        "text", "parameters", "executemany", "shape", "entry", "dialect", "compiled", "allowed",
+        "duration", "started", "_frame", "_offset", "_callers", "_site", "_frames", "_load",
     )
 
-    def __init__(self, text, parameters, executemany, shape, entry, dialect, compiled, raw, load) -> None:
-        self.text: str = text
-        self.parameters: Any = parameters
-        self.executemany: bool = executemany
-        self.shape: Shape = shape
-        self.entry: str = entry  # the SQLAlchemy API the application called, e.g. "Session.get"
-        self.dialect: str = dialect  # SQLAlchemy's dialect name: "sqlite", "postgresql", ...
-        self.compiled: Any = compiled  # SQLAlchemy's Compiled object: leads to the tables and their MetaData
-        self.duration: float = 0.0  # seconds, driver time only
-        self.allowed: str | None = None  # the reason given to allow(), when inside one
-        self.started: float = 0.0
-        self._raw = raw  # callsite.snapshot(), until resolved
+    def __init__(self, record: list) -> None:
+        (
+            self.text, self.parameters, self.executemany, self.shape, self.entry, self.dialect, self.compiled,
+            self._frame, self._offset, self._callers, self._load, self.allowed, self.duration, self.started, _,
+        ) = record
+        # text: str; parameters: as the driver received them; shape: fingerprint.Shape;
+        # entry: the SQLAlchemy API the application called, e.g. "Session.get";
+        # dialect: SQLAlchemy's dialect name ("sqlite", "postgresql", ...);
+        # compiled: SQLAlchemy's Compiled object (leads to the tables and their MetaData);
+        # allowed: the reason given to allow(), when inside one;
+        # duration: seconds, driver time only; started: perf_counter() when it was sent;
+        # _load: an OrmLoad, None, or (load options, statement, expired) until resolved.
         self._site = _UNRESOLVED
         self._frames = _UNRESOLVED
-        self._load = load  # an OrmLoad, None, or (load options, statement, expired) until resolved
 
     def _resolve_frames(self) -> None:
-        raw = self._raw
-        self._raw = ()
+        frame = self._frame
         if self._site is _UNRESOLVED:
-            self._site, self._frames = callsite.resolve(raw) if raw else (None, ())
+            if frame is not None:
+                self._site, self._frames = callsite.resolve_parts(frame, self._offset, self._callers)
+            else:
+                self._site, self._frames = None, ()
+        self._frame = self._callers = None
 
     @property
     def call_site(self) -> CallSite | None:
@@ -120,16 +133,44 @@ class CapturedStatement:
         return f"CapturedStatement({self.text!r}, call_site={self.call_site!r}, load={self.load!r})"
 
 
-@dataclass(eq=False)
+_made_lock = threading.Lock()
+
+
+def _statements_of(records: list, made: list) -> list[CapturedStatement]:
+    """``made`` extended with a CapturedStatement for each record it does not cover yet.
+
+    A record that nested scopes share becomes one object, whichever scope reads it first."""
+    with _made_lock:
+        for record in records[len(made):]:
+            statement = record[_R_STATEMENT]
+            if statement is None:
+                statement = record[_R_STATEMENT] = CapturedStatement(record)
+                # The driver may have returned meanwhile (another thread): its listener writes
+                # the duration to the record, and to the statement once the record has one.
+                statement.duration = record[_R_DURATION]
+            made.append(statement)
+    return made
+
+
+@dataclass(eq=False, slots=True)
 class Scope:
     """Statements collected by one capture (a ``with capture()`` block, a test, a request)."""
 
     engine: Any = None  # only this Engine's statements, when given
     isolate: bool = False  # hide the statements from the captures around this one
     depth: int = DEFAULT_DEPTH
-    statements: list[CapturedStatement] = field(default_factory=list)
     allow_reason: str | None = None
     paused: int = 0  # > 0 while statements must not be recorded here (e.g. test data being built)
+    records: list = field(default_factory=list, repr=False)  # the listener's, in order
+    _made: list = field(default_factory=list, repr=False)
+
+    @property
+    def statements(self) -> list[CapturedStatement]:
+        """The statements recorded so far, in order."""
+        made = self._made
+        if len(made) == len(self.records):
+            return made
+        return _statements_of(self.records, made)
 
 
 _scopes: ContextVar[tuple[Scope, ...]] = ContextVar("sqlperf_capture_scopes", default=())
@@ -164,24 +205,30 @@ def deactivate(handle) -> None:
 
 
 def finish(scope: Scope) -> None:
-    """Resolve what the listeners left for later, so no frame outlives its capture.
+    """Make the scope's statements and resolve what the listeners left for later, so no
+    frame outlives its capture.
 
-    The statements of one loop share their raw frames exactly (same frame objects, same
-    offsets), so each distinct snapshot is resolved once.
+    The statements of one running function share their frames exactly (the same frame
+    objects, and the callers' offsets as one tuple), so each distinct snapshot is resolved once.
     """
+    forget_last_call_site()
     resolved: dict[tuple, tuple] = {}
-    resolve = callsite.resolve
-    for statement in list(scope.statements):
+    resolve = callsite.resolve_parts
+    statements = scope.statements
+    for record in scope.records[: len(statements)]:
+        record[_R_FRAME] = record[_R_CALLERS] = None
+    for statement in statements:
         if statement._site is _UNRESOLVED:
-            raw = statement._raw
-            if raw:
-                found = resolved.get(raw)
+            frame = statement._frame
+            if frame is not None:
+                key = (frame, statement._offset, statement._callers)
+                found = resolved.get(key)
                 if found is None:
-                    found = resolved[raw] = resolve(raw)
+                    found = resolved[key] = resolve(*key)
                 statement._site, statement._frames = found
+                statement._frame = statement._callers = None
             else:
                 statement._site, statement._frames = None, ()
-            statement._raw = ()
         if type(statement._load) is tuple:
             statement.load
     resolved.clear()
@@ -227,57 +274,99 @@ def _active_scopes() -> tuple[Scope, ...]:
     return scopes
 
 
+# Statement text -> (ignored, shape, how many frames above the listener the frame just below
+# the call site is, that frame's code, the SQLAlchemy entry point): one lookup per execution
+# for what is the same every time the text comes back (see callsite.locate for the path).
+_texts: dict[str, tuple] = {}
+
+
+def _learn(statement: str) -> tuple:
+    shape = shape_of(statement)
+    path = callsite._depths.get(statement)
+    known = (shape.ignored, shape, *(path or (0, None, "")))
+    if len(_texts) > 20_000:
+        _texts.clear()
+    _texts[statement] = known
+    return known
+
+
+# The last call-site frame snapshotted, the depth, and its callers with their offsets.
+# While a (non-generator) frame runs, its callers and where they stopped cannot change, so
+# the statements of one running function share that part of the snapshot: only the call
+# site's own offset is read again. Forgotten when a capture ends (it holds frames).
+_last: tuple = (None, 0, ())
+# A generator or coroutine frame is resumed from anywhere: its callers change.
+_RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
+
+
+def forget_last_call_site() -> None:
+    global _last
+    _last = (None, 0, ())
+
+
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+    global _last
     scopes = _scopes.get()
     if not scopes:
         if not _thread_scopes:
             return
         scopes = _thread_scopes[-1]
-    if scopes[-1].paused and all(scope.paused for scope in scopes):
+    scope = scopes[-1]
+    if scope.paused and all(scope.paused for scope in scopes):
         return  # e.g. between tests: nobody would keep the statement
     try:
-        shape = shape_of(statement)
-        if shape.ignored:
+        known = _texts.get(statement)
+        if known is None:
+            known = _learn(statement)
+        ignored, shape, steps, below, entry = known
+        if ignored:
             return
         # The shortcut of callsite.locate: the frame below the call site, at the depth this
         # statement's call site had last time (inlined: it runs for every statement).
         frame = None
-        known = _depths.get(statement)
-        if known is not None:
+        if steps:
             try:
-                inner = _getframe(known[0])
+                inner = _getframe(steps)
             except ValueError:
                 inner = None
-            if inner is not None and inner.f_code is known[1]:
+            if inner is not None and inner.f_code is below:
                 frame = inner.f_back
                 # Same code below and application code here: the path has the same length, so
                 # no application frame lies in between.
-                if frame is not None and _kinds.get(frame.f_code.co_filename) == USER:
-                    entry = known[2]
-                else:
+                if frame is not None and frame is not _last[0] and _kinds.get(frame.f_code.co_filename) != USER:
                     frame = None
+        user = frame is not None
         if frame is None:
             frame, entry, _ = callsite.locate(_getframe(1), 1, statement)
-        raw = ()
+            _learn(statement)
+            user = frame is not None and callsite._kind(frame) == USER
+        offset = 0
+        callers = None
         if frame is not None:
-            depth = scopes[-1].depth
-            if depth == 4:
-                # callsite.snapshot, unrolled for the default depth.
-                f1 = frame.f_back
-                if f1 is not None:
-                    f2 = f1.f_back
-                    if f2 is not None:
-                        f3 = f2.f_back
-                        if f3 is not None:
-                            raw = (frame, frame.f_lasti, f1, f1.f_lasti, f2, f2.f_lasti, f3, f3.f_lasti)
-                        else:
-                            raw = (frame, frame.f_lasti, f1, f1.f_lasti, f2, f2.f_lasti)
-                    else:
-                        raw = (frame, frame.f_lasti, f1, f1.f_lasti)
-                else:
-                    raw = (frame, frame.f_lasti)
+            offset = frame.f_lasti
+            depth = scope.depth
+            last = _last
+            if frame is last[0] and depth == last[1]:
+                callers = last[2]
             else:
-                raw = callsite.snapshot(frame, depth)
+                # callsite.snapshot of the callers, unrolled for the default depth.
+                if depth == 4:
+                    callers = ()
+                    f1 = frame.f_back
+                    if f1 is not None:
+                        f2 = f1.f_back
+                        if f2 is not None:
+                            f3 = f2.f_back
+                            if f3 is not None:
+                                callers = (f1, f1.f_lasti, f2, f2.f_lasti, f3, f3.f_lasti)
+                            else:
+                                callers = (f1, f1.f_lasti, f2, f2.f_lasti)
+                        else:
+                            callers = (f1, f1.f_lasti)
+                else:
+                    callers = callsite.snapshot(frame.f_back, depth - 1) if depth > 1 else ()
+                if user and not frame.f_code.co_flags & _RESUMABLE:
+                    _last = (frame, depth, callers)
         # What do_orm_execute would say (a lazy load, a deferred column, an expired object)
         # is in the load options SQLAlchemy passes down to this execution; only whether the
         # refreshed object had expired attributes must be read now (the load clears them).
@@ -294,40 +383,43 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
                     load = describe_load(*load)
                     if load is not None:
                         load = through_relationship(load, callsite.entry_frame_of(entry))
-        record = CapturedStatement(
-            statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled, raw, load
-        )
         if len(scopes) == 1:
-            scope = scopes[0]
-            if scope.paused or (scope.engine is not None and scope.engine is not conn.engine):
+            if scope.engine is not None and scope.engine is not conn.engine:
                 return
-            if scope.allow_reason is not None:
-                record.allowed = scope.allow_reason
-            scope.statements.append(record)
+            record = [
+                statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled,
+                frame, offset, callers, load, scope.allow_reason, 0.0, 0.0, None,
+            ]
+            scope.records.append(record)
         else:
             engine = conn.engine
-            recorded = False
-            for scope in scopes:
-                if scope.paused or (scope.engine is not None and scope.engine is not engine):
-                    continue
-                if scope.allow_reason is not None:
-                    record.allowed = scope.allow_reason
-                scope.statements.append(record)
-                recorded = True
-            if not recorded:
+            keep = [s for s in scopes if not s.paused and (s.engine is None or s.engine is engine)]
+            if not keep:
                 return
+            allowed = None
+            for kept in keep:
+                if kept.allow_reason is not None:
+                    allowed = kept.allow_reason
+            record = [
+                statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled,
+                frame, offset, callers, load, allowed, 0.0, 0.0, None,
+            ]
+            for kept in keep:
+                kept.records.append(record)
         context._sqlperf_record = record
-        record.started = perf_counter()
+        record[_R_STARTED] = perf_counter()
     except Exception:  # a statement sqlperf cannot describe must still reach the database
         pass
 
 
 _getframe = sys._getframe
-_depths = callsite._depths
 _kinds = callsite._kinds
 
 
 def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
     record = getattr(context, "_sqlperf_record", None)
     if record is not None:
-        record.duration += perf_counter() - record.started
+        record[_R_DURATION] = duration = perf_counter() - record[_R_STARTED]
+        statement = record[_R_STATEMENT]
+        if statement is not None:  # already made (its scope was read while this ran)
+            statement.duration = duration
