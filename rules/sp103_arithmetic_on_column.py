@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -18,7 +20,6 @@ from sqlperf.analysis import (
     unparen,
 )
 from sqlperf.rule import Applicability, Edit, Fix, Rule
-from sqlperf.schema.normalize import type_family
 
 _ADDITIVE = (exp.Add, exp.Sub)
 # Modulo is left out: `id % 10 = 3` has no range form, so reporting it would only nag.
@@ -279,7 +280,11 @@ def _safety(form, others, resolved, numeric) -> Applicability | None:
         return None
     if not numeric and form.sign < 0:
         return None  # now() - ts < interval ...: only numbers are negated exactly
-    family = type_family(resolved.definition.type) if resolved.definition is not None and resolved.definition.type else None
+    family = None
+    if resolved.definition is not None and resolved.definition.type:
+        from sqlperf.schema.normalize import type_family  # only with a schema: no import without one
+
+        family = type_family(resolved.definition.type)
     column_type = resolved.definition.type if family else ""
     safe = True
     if any(_has_parameter(n) for n in [*others, *(t for _, t in form.terms)]):

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import re
 
 from sqlglot import exp
@@ -18,7 +20,6 @@ from sqlperf.analysis import (
     unparen,
 )
 from sqlperf.rule import Applicability, Edit, Fix, Rule
-from sqlperf.schema.normalize import type_family, type_from_datatype
 
 _T = exp.DataType.Type
 _TARGET = re.compile(r"(?:::|\bAS\s+|,\s*)([A-Za-z][\w ]*(?:\([\d, ]*\))?)\)?\s*$", re.IGNORECASE)
@@ -88,7 +89,7 @@ class CastOnColumn(Rule):
             column_type = resolved.definition.type if resolved.definition is not None else None
             # PostgreSQL sees through a cast between text types (varchar is stored as text); others do not.
             to_text = cast.to.this in _TEXT_TYPES and ctx.dialect in ("postgres", "postgresql")
-            if to_text and column_type is not None and type_family(column_type) == "text":
+            if to_text and column_type is not None and _text_family(column_type):
                 continue
             if column_type is not None and _same_type(column_type, cast.to):
                 continue  # a cast to the column's own type is a no-op the planner removes
@@ -114,6 +115,12 @@ class CastOnColumn(Rule):
         return None
 
 
+def _text_family(column_type: str) -> bool:
+    from sqlperf.schema.normalize import type_family  # only with a schema: no import without one
+
+    return type_family(column_type) == "text"
+
+
 def _written_type(ctx, cast) -> str:
     """The target type as the query spells it (``bigint``, not sqlglot's ``BIGINT``)."""
     text = shown(ctx, cast)
@@ -122,6 +129,8 @@ def _written_type(ctx, cast) -> str:
 
 
 def _same_type(column_type: str, to: exp.DataType) -> bool:
+    from sqlperf.schema.normalize import type_from_datatype
+
     try:
         return type_from_datatype(to) == column_type
     except Exception:  # an exotic type the normaliser does not know: not the same as far as we can tell
@@ -130,6 +139,8 @@ def _same_type(column_type: str, to: exp.DataType) -> bool:
 
 def _fix(ctx, node, side, cast, column, others, column_type) -> Fix | None:
     """Remove the cast when the schema proves every integer keeps its value under it."""
+    from sqlperf.schema.normalize import type_from_datatype
+
     if column_type not in _INTEGER_WIDTH:
         return None
     try:

@@ -1,10 +1,10 @@
+from __future__ import annotations
+
 from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.normalize import type_family
-from sqlperf.schema.resolve import resolve_definition
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
@@ -51,6 +51,9 @@ class ImplicitTypeConversion(Rule):
     fix_applicability = Applicability.SAFE
 
     def visit(self, node, ctx):
+        from sqlperf.schema.normalize import type_family
+        from sqlperf.schema.resolve import resolve_definition
+
         if ctx.predicate_clause(node) is None:
             return None
         if isinstance(node, exp.In):

@@ -1,9 +1,8 @@
+from __future__ import annotations
+
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.advice import suggest_index
-from sqlperf.schema.normalize import type_family
-from sqlperf.schema.usage import later_in_composite, leads_usable_index, query_usage, small_table, sort_columns_for
 
 
 class UnindexedFilterColumn(Rule):
@@ -50,6 +49,10 @@ class UnindexedFilterColumn(Rule):
     options = {"min_rows": 1000}
 
     def visit(self, node, ctx):
+        from sqlperf.schema.advice import suggest_index
+        from sqlperf.schema.normalize import type_family
+        from sqlperf.schema.usage import later_in_composite, leads_usable_index, query_usage, small_table, sort_columns_for
+
         usage = query_usage(ctx, node)
         if usage is None:
             return None

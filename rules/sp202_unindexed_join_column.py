@@ -1,9 +1,8 @@
+from __future__ import annotations
+
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.advice import index_usable, suggest_index
-from sqlperf.schema.model import fold
-from sqlperf.schema.usage import leads_usable_index, query_usage, small_table
 
 
 class UnindexedJoinColumn(Rule):
@@ -47,6 +46,9 @@ class UnindexedJoinColumn(Rule):
     options = {"min_rows": 1000}
 
     def visit(self, node, ctx):
+        from sqlperf.schema.advice import suggest_index
+        from sqlperf.schema.usage import leads_usable_index, query_usage, small_table
+
         usage = query_usage(ctx, node)
         if usage is None or not usage.joins:
             return None
@@ -94,6 +96,8 @@ class UnindexedJoinColumn(Rule):
 
 
 def _is_unique(table, columns) -> bool:
+    from sqlperf.schema.model import fold
+
     names = {fold(c.name) for c in columns}
     return any(
         (ix.unique or ix.primary) and not ix.where and ix.columns and all(not ix.is_expression(i) for i in range(len(ix.columns)))
@@ -103,6 +107,9 @@ def _is_unique(table, columns) -> bool:
 
 
 def _leads_any(table, columns, conjuncts) -> bool:
+    from sqlperf.schema.advice import index_usable
+    from sqlperf.schema.model import fold
+
     names = {fold(c.name) for c in columns}
     return any(
         ix.columns and not ix.is_expression(0) and fold(ix.columns[0]) in names and index_usable(ix, conjuncts)

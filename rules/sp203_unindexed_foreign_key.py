@@ -1,10 +1,13 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.advice import index_name, quote_identifier, table_reference
-from sqlperf.schema.ddl import apply_statement
-from sqlperf.schema.file_ddl import file_schema
-from sqlperf.schema.model import Schema, Table, fold
+
+if TYPE_CHECKING:
+    from sqlperf.schema.model import Schema, Table
 
 
 class UnindexedForeignKey(Rule):
@@ -40,6 +43,9 @@ class UnindexedForeignKey(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
+        from sqlperf.schema.advice import index_name, quote_identifier, table_reference
+        from sqlperf.schema.file_ddl import file_schema
+
         if node is not ctx.tree:
             return None
         declared = _declared_foreign_keys(node)
@@ -76,6 +82,9 @@ class UnindexedForeignKey(Rule):
 
 def _declared_foreign_keys(tree) -> tuple[Table, list] | None:
     """The table and foreign keys this one CREATE TABLE / ALTER TABLE statement declares."""
+    from sqlperf.schema.ddl import apply_statement
+    from sqlperf.schema.model import Schema, Table
+
     scratch = Schema()
     if isinstance(tree, exp.Alter):
         if (tree.args.get("kind") or "").upper() != "TABLE" or not isinstance(tree.this, exp.Table):
@@ -104,6 +113,8 @@ def _still_declared(fk, table: Table, final: Schema, schema: Schema | None) -> b
 
 
 def _covered(columns: list[str], table: Table, schema: Schema | None) -> bool:
+    from sqlperf.schema.model import fold
+
     known = _schema_table(table, schema)
     if known is None:
         return False
@@ -118,11 +129,15 @@ def _covered(columns: list[str], table: Table, schema: Schema | None) -> bool:
 
 
 def _same(a: list[str], b: list[str]) -> bool:
+    from sqlperf.schema.model import fold
+
     return [fold(c) for c in a] == [fold(c) for c in b]
 
 
 def _key_node(tree, columns: list[str]):
     """The column definition or FOREIGN KEY clause that declares the key, for the finding's position."""
+    from sqlperf.schema.model import fold
+
     wanted = [fold(c) for c in columns]
     for fk in tree.find_all(exp.ForeignKey):
         if [fold(e.name) for e in fk.expressions] == wanted:

@@ -1,9 +1,8 @@
+from __future__ import annotations
+
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.advice import entry_matches, index_usable, suggest_index
-from sqlperf.schema.model import fold
-from sqlperf.schema.usage import leads_usable_index, query_usage, small_table
 
 
 class SortWithoutIndex(Rule):
@@ -47,6 +46,10 @@ class SortWithoutIndex(Rule):
     options = {"min_rows": 1000}
 
     def visit(self, node, ctx):
+        from sqlperf.schema.advice import suggest_index
+        from sqlperf.schema.model import fold
+        from sqlperf.schema.usage import leads_usable_index, query_usage, small_table
+
         usage = query_usage(ctx, node)
         if usage is None or not usage.has_limit or not usage.order_complete or len(usage.tables) != 1:
             return None
@@ -90,6 +93,9 @@ def _served(table, equal: set[str], order: list[tuple[str, bool]], conjuncts) ->
 
     A btree scans both ways, so the directions must all match the index or all be reversed.
     """
+    from sqlperf.schema.advice import entry_matches, index_usable
+    from sqlperf.schema.model import fold
+
     for index in table.all_indexes():
         if index.method != "btree" or not index_usable(index, conjuncts):
             continue

@@ -1,11 +1,13 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
 
 from sqlperf.rule import Applicability, Fix, Rule
-from sqlperf.schema.advice import quote_identifier
-from sqlperf.schema.ddl import index_from_create
-from sqlperf.schema.file_ddl import file_schema
-from sqlperf.schema.model import Index, Schema, fold
-from sqlperf.schema.normalize import normalize_expression
+
+if TYPE_CHECKING:
+    from sqlperf.schema.model import Index, Schema
 
 
 class RedundantIndex(Rule):
@@ -43,6 +45,11 @@ class RedundantIndex(Rule):
     fix_applicability = Applicability.DISPLAY
 
     def visit(self, node, ctx):
+        from sqlperf.schema.advice import quote_identifier
+        from sqlperf.schema.ddl import index_from_create
+        from sqlperf.schema.file_ddl import file_schema
+        from sqlperf.schema.model import fold
+
         if node is not ctx.tree or (node.args.get("kind") or "").upper() != "INDEX":
             return None
         index = index_from_create(node)
@@ -91,6 +98,9 @@ def _dropped_later(index: Index, schema: Schema | None) -> bool:
 
 
 def _entry(index: Index, position: int) -> str:
+    from sqlperf.schema.model import fold
+    from sqlperf.schema.normalize import normalize_expression
+
     column = index.columns[position]
     return normalize_expression(column) if index.is_expression(position) else fold(column)
 
@@ -100,6 +110,8 @@ def _desc(index: Index, position: int) -> bool:
 
 
 def _prefix_of(index: Index, other: Index) -> bool:
+    from sqlperf.schema.normalize import normalize_expression
+
     if index.method != other.method or len(index.columns) > len(other.columns) or not index.columns:
         return False
     if index.method != "btree" and len(index.columns) != len(other.columns):

@@ -67,3 +67,13 @@ def test_plain_check_to_a_pipe_does_not_import_rich(tmp_path):
     assert done.returncode == 1
     assert "SP301" in done.stdout
     assert not [m for m in modules if m == "rich" or m.startswith("rich.")]
+
+
+def test_check_without_a_schema_loads_no_schema_code(tmp_path):
+    # The schema rules' modules are imported (the registry lists them), their schema machinery
+    # only when a schema is given or DDL is linted: checking queries alone starts faster.
+    (tmp_path / "small.sql").write_text("SELECT id FROM orders WHERE lower(email) = 'a@b.c' AND total + 1 > 5;\n")
+    modules, done = _modules_loaded(tmp_path, "check", "--no-cache", "--select", "ALL", "small.sql")
+    assert done.returncode == 1 and "SP101" in done.stdout, done.stderr
+    assert "sqlperf.rules.sp201_unindexed_filter_column" in modules
+    assert [m for m in modules if m.startswith("sqlperf.schema")] == []
