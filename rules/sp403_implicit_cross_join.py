@@ -46,6 +46,15 @@ class ImplicitCrossJoin(Rule):
         source = node.args.get("from_")
         if source is None or not joins or not any(_implicit(j, ctx) for j in joins):
             return None
+        conditions = []
+        where = node.args.get("where")
+        if where is not None:
+            conditions.extend(_conjuncts(where.this))
+        for join in joins:
+            if join.args.get("on") is not None:
+                conditions.extend(_conjuncts(join.args["on"]))
+        if ctx.schema is None and any(_unplaceable(condition) for condition in conditions):
+            return None  # decided before building scopes: the TPC style without a schema
         scope = ctx.scope_of(node)
         if scope is None or scope.expression is not node:
             return None
@@ -59,13 +68,6 @@ class ImplicitCrossJoin(Rule):
                 links.join_all(keys[index])  # conditioned, explicit CROSS, LATERAL, a function or a single row
         if _one_row(scope.sources[keys[0]]) or not _relation(items[0]):
             links.join_all(keys[0])
-        conditions = []
-        where = node.args.get("where")
-        if where is not None:
-            conditions.extend(_conjuncts(where.this))
-        for join in joins:
-            if join.args.get("on") is not None:
-                conditions.extend(_conjuncts(join.args["on"]))
         for condition in conditions:
             referenced = _referenced(ctx, condition, scope, keys)
             if referenced is None:
@@ -127,6 +129,25 @@ def _conjuncts(condition) -> list:
         else:
             parts.append(current)
     return parts
+
+
+def _unplaceable(condition) -> bool:
+    """Without a schema, :func:`_referenced` gives up on a condition with an unqualified column
+    among two or more of the query's own: found here without scopes (nested queries skipped)."""
+    own = 0
+    unqualified = False
+    stack = [condition]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            if not isinstance(current.this, exp.Star):
+                own += 1
+                unqualified = unqualified or not current.table
+            continue
+        if isinstance(current, exp.Query):
+            continue  # a nested query: its columns are its own scope's
+        stack.extend(current.iter_expressions())
+    return unqualified and own > 1
 
 
 def _referenced(ctx, condition, scope, keys) -> set | None:

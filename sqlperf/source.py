@@ -154,16 +154,14 @@ def tokenize(text: str, dialect) -> tuple[list[Token], list[tuple[int, int, str]
 
 def split_statements(source: SourceFile, tokens: list[Token]) -> list[Statement]:
     """Statements are the token runs between semicolons; offsets stay file-relative."""
-    statements: list[Statement] = []
-    current: list[Token] = []
     semicolon = TokenType.SEMICOLON
-    for tok in tokens:
-        if tok.token_type is semicolon:
-            if current:
-                statements.append(Statement(len(statements), current[0].start, current[-1].end + 1, current, source))
-                current = []
-        else:
-            current.append(tok)
-    if current:
-        statements.append(Statement(len(statements), current[0].start, current[-1].end + 1, current, source))
+    cuts = [i for i, tok in enumerate(tokens) if tok.token_type is semicolon]
+    cuts.append(len(tokens))
+    statements: list[Statement] = []
+    begin = 0
+    for cut in cuts:
+        if cut > begin:
+            run = tokens[begin:cut]
+            statements.append(Statement(len(statements), run[0].start, run[-1].end + 1, run, source))
+        begin = cut + 1
     return statements

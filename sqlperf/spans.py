@@ -49,9 +49,10 @@ class SpanIndex:
     def __init__(self, tokens: list[Token], text: str) -> None:
         self.tokens = tokens
         self.text = text
-        self._starts = [t.start for t in tokens]
+        self._starts: list[int] | None = None  # built on the first span asked for
         self._cache: dict = {}
         self._aligned: dict[int, tuple[int, int]] | None = None
+        self._depth_after: list[int] | None = None
 
     def span(self, node: exp.Expression) -> tuple[int, int]:
         """``[start, end)`` character offsets of ``node``; the whole statement when unknown."""
@@ -67,7 +68,10 @@ class SpanIndex:
         return cached
 
     def _index(self, offset: int) -> int:
-        return max(bisect_right(self._starts, offset) - 1, 0)
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = [t.start for t in self.tokens]
+        return max(bisect_right(starts, offset) - 1, 0)
 
     def _positioned(self, node: exp.Expression) -> tuple[int, int] | None:
         """Token range of the positioned leaves under ``node`` (no syntax added)."""
@@ -219,16 +223,28 @@ class SpanIndex:
             i = self._balance(i, i + 1)[1]
         return i
 
+    def _depths(self) -> list[int]:
+        """Parenthesis depth after each token, so that balancing a range is two slices, not a loop."""
+        depths = self._depth_after
+        if depths is None:
+            depth = 0
+            depths = []
+            for tok in self.tokens:
+                kind = tok.token_type
+                if kind == _T.L_PAREN:
+                    depth += 1
+                elif kind == _T.R_PAREN:
+                    depth -= 1
+                depths.append(depth)
+            self._depth_after = depths
+        return depths
+
     def _balance(self, lo: int, hi: int) -> tuple[int, int]:
         toks = self.tokens
-        depth = 0
-        lowest = 0
-        for tok in toks[lo : hi + 1]:
-            if tok.token_type == _T.L_PAREN:
-                depth += 1
-            elif tok.token_type == _T.R_PAREN:
-                depth -= 1
-                lowest = min(lowest, depth)
+        after = self._depths()
+        base = after[lo - 1] if lo > 0 else 0
+        depth = after[hi] - base  # net opened within [lo, hi]
+        lowest = min(min(after[lo : hi + 1]) - base, 0)  # most closed at any point (<= 0)
         # Unmatched ')' inside: grow to the left until they are opened.
         need = -lowest
         while need > 0 and lo > 0:
