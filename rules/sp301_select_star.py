@@ -41,7 +41,7 @@ class SelectStar(Rule):
 
     def visit(self, node, ctx):
         stars = [e for e in node.expressions if _is_star(e)]
-        if not stars or _under_exists(node):
+        if not stars or _under_exists(node) or _no_base_table(node):
             return None
         scope = ctx.scope_of(node)
         if scope is None or scope.expression is not node:
@@ -72,6 +72,41 @@ class SelectStar(Rule):
 
 def _is_star(node) -> bool:
     return isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star))
+
+
+def _no_base_table(node) -> bool:
+    """Every FROM item is a derived table, a table function or a CTE in sight: no star can reach
+    a base table, which the scope check below would conclude at more cost."""
+    source = node.args.get("from_")
+    if source is None or node.args.get("laterals"):
+        return False
+    ctes: set[str] | None = None
+    for item in (source.this, *(j.this for j in node.args.get("joins") or [])):
+        if isinstance(item, exp.Subquery):
+            continue
+        if not isinstance(item, exp.Table):
+            return False
+        if not isinstance(item.this, exp.Identifier):
+            continue  # generate_series(...), unnest(...): not a table's columns
+        if item.args.get("db") is not None:
+            return False
+        if ctes is None:
+            ctes = _visible_ctes(node)
+        if item.name not in ctes:
+            return False
+    return True
+
+
+def _visible_ctes(node) -> set[str]:
+    """Names of the CTEs of every WITH around ``node``."""
+    names = set()
+    current = node
+    while current is not None:
+        with_ = current.args.get("with_")
+        if with_ is not None:
+            names.update(cte.alias_or_name for cte in with_.expressions)
+        current = current.parent
+    return names
 
 
 def _under_exists(node) -> bool:

@@ -55,6 +55,8 @@ class ImplicitCrossJoin(Rule):
                 conditions.extend(_conjuncts(join.args["on"]))
         if ctx.schema is None and any(_unplaceable(condition) for condition in conditions):
             return None  # decided before building scopes: the TPC style without a schema
+        if _linked_by_name(ctx, source, joins, conditions):
+            return None  # every item already linked by qualified columns: no scopes needed to see it
         scope = ctx.scope_of(node)
         if scope is None or scope.expression is not node:
             return None
@@ -129,6 +131,46 @@ def _conjuncts(condition) -> list:
         else:
             parts.append(current)
     return parts
+
+
+def _linked_by_name(ctx, source, joins, conditions) -> bool:
+    """True when the FROM items are connected using only what the syntax shows: joins with a
+    condition, and conditions whose own columns are qualified. The full check below can only
+    find more links than this (it also places columns through scopes and the schema), so a
+    connected answer here is its answer too."""
+    items = [source.this, *(j.this for j in joins)]
+    keys = [item.alias_or_name for item in items]
+    if len(set(keys)) != len(keys):
+        return False
+    links = _Links(keys)
+    for index, (item, join) in enumerate(zip(items[1:], joins), start=1):
+        if not _implicit(join, ctx) or not _relation(item):
+            links.join_all(keys[index])
+    if not _relation(items[0]):
+        links.join_all(keys[0])
+    for condition in conditions:
+        tables = _own_qualifiers(condition)
+        if tables is not None:
+            links.link([t for t in tables if t in links.parent])
+    return links.connected()
+
+
+def _own_qualifiers(condition) -> set | None:
+    """Table qualifiers of a condition's own columns (nested queries skipped); None if one is unqualified."""
+    found = set()
+    stack = [condition]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            if not isinstance(current.this, exp.Star):
+                if not current.table:
+                    return None
+                found.add(current.table)
+            continue
+        if isinstance(current, exp.Query):
+            continue
+        stack.extend(current.iter_expressions())
+    return found
 
 
 def _unplaceable(condition) -> bool:
