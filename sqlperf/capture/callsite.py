@@ -16,6 +16,7 @@ held, and released as soon as nothing but this table references them.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -54,15 +55,27 @@ def function_name(code) -> str:
     return _COMPREHENSION.sub("", code.co_qualname) or code.co_qualname
 
 
+_shown: dict[tuple[str, str, str], str] = {}
+
+
 def display_path(path: str, root: str | Path | None = None) -> str:
     """``path`` relative to ``root`` (default: the working directory) when inside it."""
     if not path or path.startswith("<"):
         return path
-    base = Path(root) if root is not None else Path.cwd()
-    try:
-        return Path(path).resolve().relative_to(base.resolve()).as_posix()
-    except (ValueError, OSError):
-        return path
+    cwd = os.getcwd()
+    base = cwd if root is None else os.fspath(root)
+    # Cached: every finding shows its call site, and resolving a path asks the file system.
+    key = (path, base, cwd)
+    shown = _shown.get(key)
+    if shown is None:
+        try:
+            shown = Path(path).resolve().relative_to(Path(base).resolve()).as_posix()
+        except (ValueError, OSError):
+            shown = path
+        if len(_shown) > 10_000:
+            _shown.clear()
+        _shown[key] = shown
+    return shown
 
 
 def add_core_modules(names) -> None:

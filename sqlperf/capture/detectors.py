@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 from sqlperf.capture.callsite import CallSite, display_path, function_name, line_of
 from sqlperf.capture.fingerprint import SELECT, WRITES
 from sqlperf.capture.loads import DEFERRED, EXPIRED, n_plus_one_advice, row_by_row_advice
-from sqlperf.capture.recorder import CapturedStatement
+from sqlperf.capture.recorder import _UNRESOLVED, CapturedStatement
 from sqlperf.rule import Applicability, Finding, Fix, Severity
 
 NAMES = {
@@ -53,11 +53,44 @@ def detect(
     ``test_code(filename)`` tells the files of the tests: a loop (or the one call that
     repeats a statement) running in a test is the test's doing, not the application's.
     """
-    counted = [s for s in statements if s.allowed is None]
+    # One pass sorts the statements for every rule: the reads and single-row writes that have
+    # a call site, and the reads by (shape, parameters, writes so far) for SP502.
+    counted: list[CapturedStatement] = []
+    reads: list[CapturedStatement] = []
+    writes: list[CapturedStatement] = []
+    same: dict[tuple, list[CapturedStatement]] = {}
+    epoch = 0
+    for statement in statements:
+        if statement.allowed is not None:
+            continue
+        counted.append(statement)
+        if statement._site is _UNRESOLVED:  # read before its capture ended
+            statement._resolve_frames()
+        shape = statement.shape
+        kind = shape.kind
+        if kind == SELECT:
+            if statement._site is None:
+                continue
+            reads.append(statement)
+            key = (shape.fingerprint, statement.parameters, epoch)
+            try:
+                members = same.get(key)
+            except TypeError:  # parameters that do not hash (a dict, a list)
+                key = (shape.fingerprint, _params_key(statement.parameters), epoch)
+                members = same.get(key)
+            if members is None:
+                same[key] = [statement]
+            else:
+                members.append(statement)
+        elif kind in WRITES:
+            epoch += 1
+            # executemany (and SQLAlchemy's own batching of one flush) is already the bulk form.
+            if statement._site is not None and not statement.executemany:
+                writes.append(statement)
     findings: list[Finding] = []
-    findings += _repeated(counted, thresholds.n_plus_one, "SP501", root, reads=True, test_code=test_code)
-    findings += _duplicates(counted, thresholds.duplicate, root, test_code=test_code)
-    findings += _repeated(counted, thresholds.row_by_row, "SP503", root, reads=False, test_code=test_code)
+    findings += _repeated(reads, thresholds.n_plus_one, "SP501", root, reads=True, test_code=test_code)
+    findings += _duplicates(same, thresholds.duplicate, root, test_code=test_code)
+    findings += _repeated(writes, thresholds.row_by_row, "SP503", root, reads=False, test_code=test_code)
     if thresholds.max_queries is not None and len(counted) > thresholds.max_queries:
         findings.append(_budget(counted, thresholds.max_queries, root, budget_site))
     return findings
@@ -77,30 +110,44 @@ def _loop_groups(statements: Iterable[CapturedStatement]) -> dict[tuple, list[Ca
     """Statements grouped by (shape, call site, the running call that repeats them).
 
     For each level above the call site there is one candidate key: the shape, the lines
-    from the call site up to that level, and the activation at that level.
+    from the call site up to that level, and the activation at that level. The statements
+    of one running function share one frames tuple (see recorder.finish), so the keys are
+    made once per distinct (shape, frames), in the order the statements came.
     """
-    groups: dict[tuple, list[CapturedStatement]] = defaultdict(list)
+    alike: dict[tuple, list[CapturedStatement]] = {}
     for statement in statements:
+        key = (statement.shape.fingerprint, id(statement._frames))
+        members = alike.get(key)
+        if members is None:
+            alike[key] = [statement]
+        else:
+            members.append(statement)
+    groups: dict[tuple, list[CapturedStatement]] = defaultdict(list)
+    for members in alike.values():
+        first = members[0]
+        fingerprint = first.shape.fingerprint
         path: tuple = ()
-        for level, (code, offset, activation) in enumerate(statement.frames):
+        for level, (code, offset, activation) in enumerate(first._frames):
             path += ((id(code), offset),)
-            groups[(statement.fingerprint, path, level, activation)].append(statement)
+            groups[(fingerprint, path, level, activation)] += members
     return groups
 
 
-def _repeated(statements, threshold: int, code: str, root, *, reads: bool, test_code=None) -> list[Finding]:
-    if reads:
-        pool = [s for s in statements if s.kind == SELECT and s.call_site is not None]
-    else:
-        # executemany (and SQLAlchemy's own batching of one flush) is already the bulk form.
-        pool = [s for s in statements if s.kind in WRITES and not s.executemany and s.call_site is not None]
+def _varied(members: list[CapturedStatement]) -> bool:
+    """Whether the members ran with at least two different parameter sets."""
+    first = _params_key(members[0].parameters)
+    return any(_params_key(m.parameters) != first for m in members)
+
+
+def _repeated(pool, threshold: int, code: str, root, *, reads: bool, test_code=None) -> list[Finding]:
+    """``pool``: the reads (SELECT) or the single-row writes that have a call site."""
     best: dict[tuple, tuple[int, int, list[CapturedStatement]]] = {}
     for (fingerprint, _path, level, _activation), members in _loop_groups(pool).items():
         if len(members) <= threshold:
             continue
         if level > 0 and _tests_loop(members[0], level, test_code):
             continue  # a test's loop calls the application once per item: not the application's loop
-        if reads and len({_params_key(m.parameters) for m in members}) < 2:
+        if reads and not _varied(members):
             continue  # the same parameters every time: a duplicate (SP502), not a loop over rows
         site = members[0].call_site
         key = (fingerprint, site.path, site.line)
@@ -153,26 +200,18 @@ def _loop_finding(code: str, members: list[CapturedStatement], level: int, root)
     return _finding(code, first, message, advice.text, advice.replacement, root, members)
 
 
-def _duplicates(statements, threshold: int, root, *, test_code=None) -> list[Finding]:
+def _duplicates(buckets: dict[tuple, list[CapturedStatement]], threshold: int, root, *, test_code=None) -> list[Finding]:
     """The same SELECT with the same parameters, with no write in between, inside one
-    running call of some function (within the recorded frames)."""
-    buckets: dict[tuple, list[CapturedStatement]] = defaultdict(list)
-    epoch = 0
-    for statement in statements:
-        if statement.kind in WRITES:
-            epoch += 1
-            continue
-        if statement.kind != SELECT or statement.call_site is None:
-            continue
-        buckets[(statement.fingerprint, _params_key(statement.parameters), epoch)].append(statement)
+    running call of some function (within the recorded frames). ``buckets``: the reads by
+    (shape, parameters, how many writes came before), as :func:`detect` sorts them."""
     reported: dict[tuple, Finding] = {}
     for members in buckets.values():
         if len(members) <= threshold:
             continue
         by_activation: dict[int, list[CapturedStatement]] = defaultdict(list)
         for member in members:
-            for level, (_code, _offset, activation) in enumerate(member.frames):
-                if not _tests_loop(member, level, test_code):
+            for level, (_code, _offset, activation) in enumerate(member._frames):
+                if test_code is None or not _tests_loop(member, level, test_code):
                     by_activation[activation].append(member)
         if not by_activation:
             continue

@@ -110,16 +110,34 @@ def static_findings(
 
     ``schema`` defaults to the SQLAlchemy MetaData of the tables the statements touched.
     """
-    counted = [s for s in statements if s.allowed is None]
-    if not counted:
+    # One look per statement: the first of each text, and the few that repeat a text with
+    # another Compiled object (whose tables may belong to another MetaData) or dialect.
+    first_of: dict[str, CapturedStatement] = {}
+    others: list[CapturedStatement] = []
+    mixed = False
+    for statement in statements:
+        if statement.allowed is not None:
+            continue
+        first = first_of.get(statement.text)
+        if first is None:
+            first_of[statement.text] = statement
+        elif first.compiled is not statement.compiled or first.dialect != statement.dialect:
+            others.append(statement)
+            mixed = mixed or first.dialect != statement.dialect
+    if not first_of:
         return []
     if schema is None:
-        schema = schema_for(metadata_of(counted))
-    first_of: dict[tuple[str, str], CapturedStatement] = {}
-    for statement in counted:
-        first_of.setdefault((statement.text, statement.dialect), statement)
+        schema = schema_for(metadata_of([*first_of.values(), *others]))
+    distinct: dict[tuple[str, str], CapturedStatement] = {}
+    if mixed:  # one text in two dialects: each is linted in its own
+        for statement in statements:
+            if statement.allowed is None:
+                distinct.setdefault((statement.text, statement.dialect), statement)
+    else:
+        for statement in first_of.values():
+            distinct[(statement.text, statement.dialect)] = statement
     findings: list[Finding] = []
-    for (text, dialect), statement in first_of.items():
+    for (text, dialect), statement in distinct.items():
         for found in _lint(text, sqlglot_dialect(dialect), schema, select):
             findings.append(_relocate(found, statement, root))
     return findings
