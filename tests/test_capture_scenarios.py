@@ -115,6 +115,32 @@ def test_a_loop_of_three_over_a_helper_names_the_loop(session):
     assert all("the loop is 1 call up" in f.message and "test_capture_scenarios.py" in f.message for f in found)
 
 
+def test_objects_loaded_through_a_relationship_get_the_chained_option(session):
+    # Found on indexd (uc-cdis/indexd pull request #160): the url metadata of each record's
+    # urls is fixed at the records' query, joinedload(IndexRecord.urls).joinedload(...), not at
+    # "the query that loads the IndexRecordUrl objects", which the application never wrote.
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from demo_app.models import Author, Post
+
+    def tag_names(query):
+        return [tag.name for author in session.scalars(query).all() for post in author.posts for tag in post.tags]
+
+    with sqlperf.capture() as result:
+        assert len(tag_names(select(Author))) == 3
+    found = {f.data["relationship"]: f for f in result.findings if f.code == "SP501"}
+    assert set(found) == {"Author.posts", "Post.tags"}
+    assert found["Author.posts"].fix.replacement == "selectinload(Author.posts)"
+    assert found["Post.tags"].fix.replacement == "selectinload(Author.posts).selectinload(Post.tags)"
+    assert "to the query that loads the Author objects" in found["Post.tags"].help
+
+    session.expunge_all()
+    with sqlperf.capture() as fixed:
+        assert len(tag_names(select(Author).options(selectinload(Author.posts).selectinload(Post.tags)))) == 3
+    assert codes(fixed) == []
+
+
 def test_the_same_view_from_two_lines_is_not_a_loop(session):
     from demo_app import views
 

@@ -19,6 +19,10 @@ class OrmLoad:
     attribute: str  # "comments", or the deferred column(s): "body"
     collection: bool = False  # a one-to-many / many-to-many relationship
     many_to_one: bool = False
+    # When the parent objects were themselves loaded through relationships (lazily or by an
+    # option): the loader options of that path, from the class the query loaded, and that class.
+    via: tuple[str, ...] = ()
+    root: str = ""
 
     @property
     def label(self) -> str:
@@ -37,8 +41,29 @@ def describe(state) -> OrmLoad | None:
     return describe_load(options, state.statement, refresh is not None and bool(refresh.expired_attributes))
 
 
-# id(path) -> (path, OrmLoad); the path is kept so that its id stays its own.
-_lazy_loads: dict[int, tuple[object, OrmLoad]] = {}
+# (id(path), id(parent's load path)) -> (path, parent's load path, OrmLoad); the paths are
+# kept so that their ids stay their own.
+_lazy_loads: dict[tuple, tuple[object, object, OrmLoad]] = {}
+
+
+def _option(prop) -> str:
+    """The eager loader for one relationship: joinedload for many-to-one, selectinload for collections."""
+    direction = getattr(getattr(prop, "direction", None), "name", "")
+    return "joinedload" if direction == "MANYTOONE" or not prop.uselist else "selectinload"
+
+
+def _loaded_via(parent_path) -> tuple[tuple[str, ...], str]:
+    """The loader options along the relationships that loaded the parent objects, and the
+    class at the start of that path: ``(("selectinload(Post.comments)",), "Post")``."""
+    elements = getattr(parent_path, "path", None) or ()
+    props = elements[1::2]
+    if not props or not all(hasattr(p, "key") and hasattr(p, "uselist") for p in props):
+        return (), ""
+    try:
+        via = tuple(f"{_option(p)}({p.parent.class_.__name__}.{p.key})" for p in props)
+        return via, elements[0].class_.__name__
+    except AttributeError:  # an unusual path (aliased classes, ...): plain advice instead
+        return (), ""
 
 
 def describe_load(options, statement, expired: bool) -> OrmLoad | None:
@@ -51,19 +76,24 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
         path = getattr(compile_options, "_current_path", None)
         if path is None:
             return None
-        # SQLAlchemy keeps one path object per relationship path: an N+1's loads share it.
-        known = _lazy_loads.get(id(path))
-        if known is not None and known[0] is path:
-            return known[1]
+        # The path by which the parent object itself was loaded (Post, then Post.comments...).
+        parent_path = getattr(options._lazy_loaded_from, "load_path", None)
+        # SQLAlchemy keeps one path object per relationship path: an N+1's loads share them.
+        key = (id(path), id(parent_path))
+        known = _lazy_loads.get(key)
+        if known is not None and known[0] is path and known[1] is parent_path:
+            return known[2]
         prop = path[-1] if len(path) else None
         if prop is None or not hasattr(prop, "key"):
             return None
         parent = prop.parent.class_.__name__
         direction = getattr(getattr(prop, "direction", None), "name", "")
-        load = OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE")
+        via, root = _loaded_via(parent_path)
+        load = OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE",
+                       via=via, root=root)
         if len(_lazy_loads) > 10_000:
             _lazy_loads.clear()
-        _lazy_loads[id(path)] = (path, load)
+        _lazy_loads[key] = (path, parent_path, load)
         return load
     refresh = options._refresh_state
     if refresh is not None:
@@ -100,11 +130,12 @@ def n_plus_one_advice(load: OrmLoad | None, entry: str, entity: tuple[str, str] 
     """How to load the rows of an N+1 in one statement."""
     if load is not None and load.kind == LAZY:
         option = "joinedload" if load.many_to_one or not load.collection else "selectinload"
-        replacement = f"{option}({load.label})"
+        replacement = ".".join((*load.via, f"{option}({load.label})"))
+        loads = load.root if load.via else load.parent
         return Advice(
             replacement,
             f"load {load.label} up front: add .options({replacement}) to the query that loads the "
-            f"{load.parent} objects; .options(raiseload(\"*\")) there keeps new lazy loads from creeping in",
+            f"{loads} objects; .options(raiseload(\"*\")) there keeps new lazy loads from creeping in",
         )
     if load is not None and load.kind == DEFERRED:
         columns = [c.strip() for c in load.attribute.split(",")]
