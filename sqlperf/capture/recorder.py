@@ -9,9 +9,8 @@ only the captures it opened (or inherited when it was created). A capture opened
 ``threads=True`` (the pytest plugin's per-test capture) also collects statements from
 threads that have no capture of their own, such as a test client's server thread.
 
-While a statement runs, the listener appends one plain list of raw facts to each scope
-(see ``_R_*`` below); the :class:`CapturedStatement` objects are made from those lists
-when the capture ends (:func:`finish`) or when its statements are first read.
+While a statement runs, the listener records raw facts only (the frames, the ORM's load
+options); call sites and loads are worked out when the capture ends (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -34,41 +33,33 @@ DEFAULT_DEPTH = 4
 
 _UNRESOLVED = object()
 
-# One record per execution, as the listener builds it: a list literal is the cheapest
-# object Python makes, and the listener runs for every statement.
-(
-    _R_TEXT, _R_PARAMETERS, _R_EXECUTEMANY, _R_SHAPE, _R_ENTRY, _R_DIALECT, _R_COMPILED,
-    _R_FRAME, _R_OFFSET, _R_CALLERS, _R_LOAD, _R_ALLOWED, _R_DURATION, _R_STARTED, _R_STATEMENT,
-) = range(15)
-
-
 class CapturedStatement:
     """One execution of one statement, as the database received it.
 
-    Made from the listener's record; the call site, the frames and the ORM load are
-    worked out on first use, and for every statement when its capture ends (see
-    :func:`deactivate`), which also lets go of the frames.
+    The listener keeps raw facts only (the frames it ran under, the ORM's load options);
+    the call site, the frames and the ORM load are worked out on first use, and for every
+    statement when its capture ends (see :func:`deactivate`), which also lets go of the frames.
+
+    The listener fills the slots itself (see ``_before_cursor_execute``): no ``__init__``
+    call per statement.
     """
 
     __slots__ = (
         "text", "parameters", "executemany", "shape", "entry", "dialect", "compiled", "allowed",
         "duration", "started", "_frame", "_offset", "_callers", "_site", "_frames", "_load",
     )
-
-    def __init__(self, record: list) -> None:
-        (
-            self.text, self.parameters, self.executemany, self.shape, self.entry, self.dialect, self.compiled,
-            self._frame, self._offset, self._callers, self._load, self.allowed, self.duration, self.started, _,
-        ) = record
-        # text: str; parameters: as the driver received them; shape: fingerprint.Shape;
-        # entry: the SQLAlchemy API the application called, e.g. "Session.get";
-        # dialect: SQLAlchemy's dialect name ("sqlite", "postgresql", ...);
-        # compiled: SQLAlchemy's Compiled object (leads to the tables and their MetaData);
-        # allowed: the reason given to allow(), when inside one;
-        # duration: seconds, driver time only; started: perf_counter() when it was sent;
-        # _load: an OrmLoad, None, or (load options, statement, expired) until resolved.
-        self._site = _UNRESOLVED
-        self._frames = _UNRESOLVED
+    text: str
+    parameters: Any  # as the driver received them
+    executemany: bool
+    shape: Shape
+    entry: str  # the SQLAlchemy API the application called, e.g. "Session.get"
+    dialect: str  # SQLAlchemy's dialect name: "sqlite", "postgresql", ...
+    compiled: Any  # SQLAlchemy's Compiled object: leads to the tables and their MetaData
+    allowed: str | None  # the reason given to allow(), when inside one
+    duration: float  # seconds, driver time only
+    started: float  # perf_counter() when the statement went to the driver
+    # _frame, _offset, _callers: the call-site frame, its offset and its callers (callsite.snapshot
+    # pairs) until resolved; _load: an OrmLoad, None, or (load options, statement, expired).
 
     def _resolve_frames(self) -> None:
         frame = self._frame
@@ -133,25 +124,6 @@ class CapturedStatement:
         return f"CapturedStatement({self.text!r}, call_site={self.call_site!r}, load={self.load!r})"
 
 
-_made_lock = threading.Lock()
-
-
-def _statements_of(records: list, made: list) -> list[CapturedStatement]:
-    """``made`` extended with a CapturedStatement for each record it does not cover yet.
-
-    A record that nested scopes share becomes one object, whichever scope reads it first."""
-    with _made_lock:
-        for record in records[len(made):]:
-            statement = record[_R_STATEMENT]
-            if statement is None:
-                statement = record[_R_STATEMENT] = CapturedStatement(record)
-                # The driver may have returned meanwhile (another thread): its listener writes
-                # the duration to the record, and to the statement once the record has one.
-                statement.duration = record[_R_DURATION]
-            made.append(statement)
-    return made
-
-
 @dataclass(eq=False, slots=True)
 class Scope:
     """Statements collected by one capture (a ``with capture()`` block, a test, a request)."""
@@ -159,18 +131,9 @@ class Scope:
     engine: Any = None  # only this Engine's statements, when given
     isolate: bool = False  # hide the statements from the captures around this one
     depth: int = DEFAULT_DEPTH
+    statements: list[CapturedStatement] = field(default_factory=list)
     allow_reason: str | None = None
     paused: int = 0  # > 0 while statements must not be recorded here (e.g. test data being built)
-    records: list = field(default_factory=list, repr=False)  # the listener's, in order
-    _made: list = field(default_factory=list, repr=False)
-
-    @property
-    def statements(self) -> list[CapturedStatement]:
-        """The statements recorded so far, in order."""
-        made = self._made
-        if len(made) == len(self.records):
-            return made
-        return _statements_of(self.records, made)
 
 
 _scopes: ContextVar[tuple[Scope, ...]] = ContextVar("sqlperf_capture_scopes", default=())
@@ -205,8 +168,7 @@ def deactivate(handle) -> None:
 
 
 def finish(scope: Scope) -> None:
-    """Make the scope's statements and resolve what the listeners left for later, so no
-    frame outlives its capture.
+    """Resolve what the listeners left for later, so no frame outlives its capture.
 
     The statements of one running function share their frames exactly (the same frame
     objects, and the callers' offsets as one tuple), so each distinct snapshot is resolved once.
@@ -214,10 +176,7 @@ def finish(scope: Scope) -> None:
     forget_last_call_site()
     resolved: dict[tuple, tuple] = {}
     resolve = callsite.resolve_parts
-    statements = scope.statements
-    for record in scope.records[: len(statements)]:
-        record[_R_FRAME] = record[_R_CALLERS] = None
-    for statement in statements:
+    for statement in list(scope.statements):
         if statement._site is _UNRESOLVED:
             frame = statement._frame
             if frame is not None:
@@ -386,11 +345,8 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         if len(scopes) == 1:
             if scope.engine is not None and scope.engine is not conn.engine:
                 return
-            record = [
-                statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled,
-                frame, offset, callers, load, scope.allow_reason, 0.0, 0.0, None,
-            ]
-            scope.records.append(record)
+            keep = None
+            allowed = scope.allow_reason
         else:
             engine = conn.engine
             keep = [s for s in scopes if not s.paused and (s.engine is None or s.engine is engine)]
@@ -400,26 +356,39 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
             for kept in keep:
                 if kept.allow_reason is not None:
                     allowed = kept.allow_reason
-            record = [
-                statement, parameters, executemany, shape, entry, conn.dialect.name, context.compiled,
-                frame, offset, callers, load, allowed, 0.0, 0.0, None,
-            ]
+        # CapturedStatement's slots, filled here: cheaper than a call to an __init__.
+        record = _new(CapturedStatement)
+        record.text = statement
+        record.parameters = parameters
+        record.executemany = executemany
+        record.shape = shape
+        record.entry = entry
+        record.dialect = conn.dialect.name
+        record.compiled = context.compiled
+        record.allowed = allowed
+        record.duration = 0.0
+        record._frame = frame
+        record._offset = offset
+        record._callers = callers
+        record._site = record._frames = _UNRESOLVED
+        record._load = load
+        if keep is None:
+            scope.statements.append(record)
+        else:
             for kept in keep:
-                kept.records.append(record)
+                kept.statements.append(record)
         context._sqlperf_record = record
-        record[_R_STARTED] = perf_counter()
+        record.started = perf_counter()
     except Exception:  # a statement sqlperf cannot describe must still reach the database
         pass
 
 
 _getframe = sys._getframe
+_new = object.__new__
 _kinds = callsite._kinds
 
 
 def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
     record = getattr(context, "_sqlperf_record", None)
     if record is not None:
-        record[_R_DURATION] = duration = perf_counter() - record[_R_STARTED]
-        statement = record[_R_STATEMENT]
-        if statement is not None:  # already made (its scope was read while this ran)
-            statement.duration = duration
+        record.duration += perf_counter() - record.started
