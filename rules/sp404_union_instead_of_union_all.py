@@ -71,13 +71,8 @@ class UnionInsteadOfUnionAll(Rule):
                 "returning any; if the branches cannot overlap, that work is wasted."
             )
             fix = Fix(Applicability.UNSAFE, [Edit(start, end, "UNION ALL")], "UNION ALL", "keep duplicate rows instead of removing them")
-        finding = ctx.finding(
-            self, node, message, "write UNION ALL when the branches cannot return the same row or duplicates do not matter", fix
-        )
-        finding.start, finding.end = start, end
-        finding.line, finding.column = ctx.source.position(start)
-        finding.end_line, finding.end_column = ctx.source.position(end)
-        return [finding]
+        help_text = "write UNION ALL when the branches cannot return the same row or duplicates do not matter"
+        return [ctx.finding(self, node, message, help_text, fix, at=keyword)]
 
 
 def _union_keyword(ctx, node) -> tuple[int, int] | None:

@@ -97,8 +97,12 @@ class RuleContext:
         help: str = "",
         fix: Fix | None = None,
         data: dict | None = None,
+        at: tuple[int, int] | None = None,
     ) -> Finding:
-        if node is None:
+        """A finding on ``node`` (None: the whole statement), or on the offsets ``at`` when given."""
+        if at is not None:
+            start, end = at
+        elif node is None:
             start, end = self.statement.start, self.statement.end
         else:
             start, end = self.span(node)

@@ -11,6 +11,7 @@ in the syntax: a function's name and parentheses, a ``::type`` suffix, a leading
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.parser import Parser
@@ -182,8 +183,7 @@ class SpanIndex:
             i -= 1
         if i > 0 and toks[i].token_type == _T.L_PAREN:
             name = toks[i - 1]
-            names = {n.upper() for n in type(node).sql_names()} | {node.key.upper()}
-            if name.token_type == _T.VAR or name.text.upper() in names:
+            if name.token_type == _T.VAR or name.text.upper() in _call_names(type(node)):
                 return i - 1
         return lo
 
@@ -267,6 +267,12 @@ class SpanIndex:
             elif toks[hi].token_type == _T.L_PAREN:
                 open_ += 1
         return lo, hi
+
+
+@lru_cache(maxsize=None)
+def _call_names(cls: type) -> frozenset[str]:
+    """The names a function class is written with (``SUBSTRING``, ``SUBSTR``), upper-cased."""
+    return frozenset({n.upper() for n in cls.sql_names()} | {cls.key.upper()})
 
 
 def _first_offsets(root: exp.Expression) -> dict[int, int]:
