@@ -70,14 +70,29 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
     """The load of one execution, from the facts the recorder kept while it ran: the ORM
     load options, the statement and whether the refreshed object had expired attributes
     (the one fact that changes once the load is done). Runs when the findings are read."""
-    if options._lazy_loaded_from is not None:
+    lazy_from = options._lazy_loaded_from
+    refresh = options._refresh_state
+    return describe_facts(
+        lazy_from is not None,
+        getattr(lazy_from, "load_path", None),
+        refresh.class_ if refresh is not None else None,
+        statement,
+        expired,
+    )
+
+
+def describe_facts(lazy: bool, parent_path, refreshed: type | None, statement, expired: bool) -> OrmLoad | None:
+    """:func:`describe_load` from what the recorder keeps of the load options: whether it was
+    a lazy load and the path by which the parent object was loaded, and the class of the
+    object being refreshed (not the options themselves: they hold the parent object's state,
+    which must not outlive the application's own use of it)."""
+    if lazy:
         # ORMExecuteState.loader_strategy_path, read from the statement it would read it from.
         compile_options = getattr(statement, "_compile_options", None)
         path = getattr(compile_options, "_current_path", None)
         if path is None:
             return None
-        # The path by which the parent object itself was loaded (Post, then Post.comments...).
-        parent_path = getattr(options._lazy_loaded_from, "load_path", None)
+        # parent_path: the path by which the parent object itself was loaded (Post, then Post.comments...).
         # SQLAlchemy keeps one path object per relationship path: an N+1's loads share them.
         key = (id(path), id(parent_path))
         known = _lazy_loads.get(key)
@@ -95,9 +110,8 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
             _lazy_loads.clear()
         _lazy_loads[key] = (path, parent_path, load)
         return load
-    refresh = options._refresh_state
-    if refresh is not None:
-        parent = refresh.class_.__name__
+    if refreshed is not None:
+        parent = refreshed.__name__
         if expired:
             return OrmLoad(EXPIRED, parent, "*")
         keys = getattr(getattr(statement, "_compile_options", None), "_only_load_props", None) or ()

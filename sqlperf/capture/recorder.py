@@ -25,7 +25,7 @@ from typing import Any
 from sqlperf.capture import callsite
 from sqlperf.capture.callsite import USER, CallSite, Frames
 from sqlperf.capture.fingerprint import Shape, shape_of
-from sqlperf.capture.loads import LAZY, OrmLoad, describe_load, through_relationship
+from sqlperf.capture.loads import LAZY, OrmLoad, describe_facts, through_relationship
 
 # How many frames from the call site upward identify a loop (see callsite.walk).
 DEFAULT_DEPTH = 4
@@ -59,7 +59,7 @@ class CapturedStatement:
     duration: float  # seconds, driver time only
     started: float  # perf_counter() when the statement went to the driver
     # _frame, _offset, _callers: the call-site frame, its offset and its callers (callsite.snapshot
-    # pairs) until resolved; _load: an OrmLoad, None, or (load options, statement, expired).
+    # pairs) until resolved; _load: an OrmLoad, None, or loads.describe_facts's arguments.
 
     def _resolve_frames(self) -> None:
         frame = self._frame
@@ -87,7 +87,7 @@ class CapturedStatement:
         load = self._load
         if type(load) is tuple:
             try:
-                load = describe_load(*load)
+                load = describe_facts(*load)
             except Exception:  # an attribution we cannot make is no attribution
                 load = None
             self._load = load
@@ -331,15 +331,25 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         # refreshed object had expired attributes must be read now (the load clears them).
         load = context.execution_options.get("_sa_orm_load_options")
         if load is not None:
+            # The options are not kept (loads.describe_facts says what is): they hold the parent
+            # object's state, which must go when the application lets go of the object.
             refresh = load._refresh_state
-            if load._lazy_loaded_from is None and refresh is None:
-                load = None
+            lazy_from = load._lazy_loaded_from
+            if refresh is None:  # a lazy load, or an ordinary query
+                if lazy_from is None:
+                    load = None
+                else:
+                    load = (True, getattr(lazy_from, "load_path", None), None, context.invoked_statement, False)
             else:
-                load = (load, context.invoked_statement, refresh is not None and bool(refresh.expired_attributes))
-                if load[2] and entry == "InstrumentedAttribute.__get__":
+                expired = bool(refresh.expired_attributes)
+                load = (
+                    lazy_from is not None, getattr(lazy_from, "load_path", None), refresh.class_,
+                    context.invoked_statement, expired,
+                )
+                if expired and entry == "InstrumentedAttribute.__get__":
                     # An expired object reached through a many-to-one attribute: the attribute
                     # is only in the running frames, so this rare case is worked out now.
-                    load = describe_load(*load)
+                    load = describe_facts(*load)
                     if load is not None:
                         load = through_relationship(load, callsite.entry_frame_of(entry))
         if len(scopes) == 1:
