@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from capture_support import line_of, sqlite_engine
@@ -180,3 +181,25 @@ def test_static_findings_are_located_at_the_call_site_with_the_models_schema(ses
     with sqlperf.capture(static=False) as quiet:
         views.posts_by_title(session, "post 1")
     assert quiet.findings == []
+
+
+def test_code_an_installed_package_compiled_from_a_string_is_not_the_call_site(session, tmp_path, monkeypatch):
+    # Found on MLflow: alembic's ``context.run_migrations()`` is a proxy that alembic compiles
+    # with exec(); its frame is "<string>", which the call site named ("<string>:8 in
+    # run_migrations") instead of the application's own line that called it.
+    package = tmp_path / "site-packages" / "stringproxy_pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        'exec(compile("def call(function, *args):\\n    return function(*args)\\n", "<string>", "exec"), globals())\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    monkeypatch.delitem(__import__("sys").modules, "stringproxy_pkg", raising=False)
+    import stringproxy_pkg
+    from demo_app.models import Post
+
+    assert stringproxy_pkg.call.__code__.co_filename == "<string>"
+    with sqlperf.capture() as result:
+        stringproxy_pkg.call(session.get, Post, 1)  # the call site
+    site = result.statements[0].call_site
+    here = Path(__file__)
+    assert (site.path, site.line) == (str(here), line_of("stringproxy_pkg.call(session.get, Post, 1)  # the call site", here))

@@ -100,7 +100,15 @@ def _classify(frame) -> int:
         return CORE
     if any(part in filename for part in _LIBRARY_DIRS):
         return LIBRARY
+    if filename.startswith("<") and _installed(top):
+        return LIBRARY  # code an installed package compiled from a string (alembic's context proxies)
     return USER
+
+
+def _installed(top: str) -> bool:
+    """Whether the top-level package ``top`` was imported from an installed package's folder."""
+    origin = getattr(sys.modules.get(top), "__file__", None) or ""
+    return any(part in origin for part in _LIBRARY_DIRS)
 
 
 def _kind(frame) -> int:
