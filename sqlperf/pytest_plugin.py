@@ -7,7 +7,8 @@ budget or a statement the static rules object to; ``--sqlperf=off`` turns it all
 
 Sections: options, markers, hooks (per test, then per session), fixtures. The meaning of
 a test's capture lives in ``sqlperf.capture.testing``; this module only wires it to pytest.
-Nothing here imports SQLAlchemy: a capture starts only once the tests have imported it.
+Nothing here imports SQLAlchemy at start-up; the first test that runs imports it when it is
+installed, so that a test which imports the application only in its body is watched too.
 """
 
 from __future__ import annotations
@@ -202,7 +203,29 @@ def pytest_report_header(config) -> str | None:
 # -- hooks: each test ---------------------------------------------------------------------------
 def _wanted(item) -> bool:
     settings = item.config.stash[settings_key]
-    return (settings.mode != "off" or "sqlperf" in getattr(item, "fixturenames", ())) and "sqlalchemy" in sys.modules
+    return (settings.mode != "off" or "sqlperf" in getattr(item, "fixturenames", ())) and _sqlalchemy_ready()
+
+
+_sqlalchemy_absent = False
+
+
+def _sqlalchemy_ready() -> bool:
+    """Whether SQLAlchemy is imported, importing it now if it is installed: the capture must
+    be listening before the test runs, and a test may import the application (and with it
+    SQLAlchemy) only in its body, as ``from app import handlers`` after setting the environment."""
+    global _sqlalchemy_absent
+    if "sqlalchemy" in sys.modules:
+        return True
+    if _sqlalchemy_absent:
+        return False
+    import importlib.util
+
+    if importlib.util.find_spec("sqlalchemy") is None:
+        _sqlalchemy_absent = True
+        return False
+    import sqlalchemy  # noqa: F401
+
+    return True
 
 
 def _new_test_capture(item):

@@ -537,3 +537,26 @@ def test_the_applications_own_loop_is_still_found(session):
         "SP502 duplicate-query: * from *views.py:* in posts_by_title *",
         "SP503 row-by-row-write: INSERT sent one row at a time, 3 times, from *views.py:* in add_comments (the loop is 1 call up, at test_a.py:*",
     ], consecutive=False)
+
+
+def test_a_test_that_imports_sqlalchemy_only_in_its_body_is_watched(pytester):
+    # Found trying the plugin on MLflow: a test that sets the environment and then imports the
+    # server (and with it SQLAlchemy) in its body was not watched at all when it ran first,
+    # because SQLAlchemy was not imported yet when the test was set up. A fresh interpreter.
+    pytester.makepyfile(test_late=f"""
+def test_lists_posts():
+    import sys
+    sys.path.insert(0, {str(FIXTURES)!r})
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+    from demo_app import data, views
+
+    engine = create_engine("sqlite://")
+    data.create_schema(engine)
+    with Session(engine) as session:
+        data.make_blog(session, posts=3)
+        views.list_posts(session)
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--sqlperf-static=off")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"SP501 n-plus-one: Post.comments lazy-loaded 3 times from *views.py:{n_plus_one_line()} in list_posts."])
