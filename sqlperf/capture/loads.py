@@ -72,24 +72,25 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
     (the one fact that changes once the load is done). Runs when the findings are read."""
     lazy_from = options._lazy_loaded_from
     refresh = options._refresh_state
+    compile_options = getattr(statement, "_compile_options", None)
     return describe_facts(
         lazy_from is not None,
+        getattr(compile_options, "_current_path", None),
         getattr(lazy_from, "load_path", None),
         refresh.class_ if refresh is not None else None,
-        statement,
+        getattr(compile_options, "_only_load_props", None),
         expired,
     )
 
 
-def describe_facts(lazy: bool, parent_path, refreshed: type | None, statement, expired: bool) -> OrmLoad | None:
-    """:func:`describe_load` from what the recorder keeps of the load options: whether it was
-    a lazy load and the path by which the parent object was loaded, and the class of the
-    object being refreshed (not the options themselves: they hold the parent object's state,
-    which must not outlive the application's own use of it)."""
+def describe_facts(lazy: bool, path, parent_path, refreshed: type | None, keys, expired: bool) -> OrmLoad | None:
+    """:func:`describe_load` from what the recorder keeps of an execution, neither the load
+    options (they hold the parent object's state) nor the statement (the ORM makes one per
+    lazy load), so that nothing outlives the application's own use of it: whether it was a
+    lazy load, the statement's loader path (ORMExecuteState.loader_strategy_path) and the path
+    by which the parent object was loaded; the class of the object being refreshed, the
+    columns the refresh loads, and whether that object had expired attributes."""
     if lazy:
-        # ORMExecuteState.loader_strategy_path, read from the statement it would read it from.
-        compile_options = getattr(statement, "_compile_options", None)
-        path = getattr(compile_options, "_current_path", None)
         if path is None:
             return None
         # parent_path: the path by which the parent object itself was loaded (Post, then Post.comments...).
@@ -114,8 +115,7 @@ def describe_facts(lazy: bool, parent_path, refreshed: type | None, statement, e
         parent = refreshed.__name__
         if expired:
             return OrmLoad(EXPIRED, parent, "*")
-        keys = getattr(getattr(statement, "_compile_options", None), "_only_load_props", None) or ()
-        return OrmLoad(DEFERRED, parent, ", ".join(sorted(keys)) or "*")
+        return OrmLoad(DEFERRED, parent, ", ".join(sorted(keys or ())) or "*")
     return None
 
 

@@ -331,22 +331,23 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         # refreshed object had expired attributes must be read now (the load clears them).
         load = context.execution_options.get("_sa_orm_load_options")
         if load is not None:
-            # The options are not kept (loads.describe_facts says what is): they hold the parent
-            # object's state, which must go when the application lets go of the object.
+            # Neither the options nor the statement are kept (loads.describe_facts says what is):
+            # they hold the parent object's state, and the ORM makes a statement per lazy load.
             refresh = load._refresh_state
             lazy_from = load._lazy_loaded_from
             if refresh is None:  # a lazy load, or an ordinary query
                 if lazy_from is None:
                     load = None
                 else:
-                    load = (True, getattr(lazy_from, "load_path", None), None, context.invoked_statement, False)
+                    path = getattr(getattr(context.invoked_statement, "_compile_options", None), "_current_path", None)
+                    load = (True, path, getattr(lazy_from, "load_path", None), None, None, False)
             else:
-                expired = bool(refresh.expired_attributes)
+                options = getattr(context.invoked_statement, "_compile_options", None)
                 load = (
-                    lazy_from is not None, getattr(lazy_from, "load_path", None), refresh.class_,
-                    context.invoked_statement, expired,
+                    lazy_from is not None, getattr(options, "_current_path", None), getattr(lazy_from, "load_path", None),
+                    refresh.class_, getattr(options, "_only_load_props", None), bool(refresh.expired_attributes),
                 )
-                if expired and entry == "InstrumentedAttribute.__get__":
+                if load[5] and entry == "InstrumentedAttribute.__get__":
                     # An expired object reached through a many-to-one attribute: the attribute
                     # is only in the running frames, so this rare case is worked out now.
                     load = describe_facts(*load)
