@@ -296,9 +296,13 @@ def _first_offsets(root: exp.Expression) -> dict[int, int]:
     return first
 
 
+_CLOSING_CLAUSES = (exp.Limit, exp.Offset, exp.Fetch)
+
+
 def _in_source_order(node: exp.Expression, first: dict[int, int]) -> list[exp.Expression]:
     """Children in the order they are written: sqlglot keeps a SELECT's LIMIT before its FROM.
-    A child without any position stays right after the sibling that precedes it."""
+    A child without any position stays right after the sibling that precedes it, except the
+    clauses that close a query (``LIMIT ? OFFSET ?``), which come after all of them."""
     children = list(node.iter_expressions())
     keyed = []
     last = -1
@@ -306,6 +310,9 @@ def _in_source_order(node: exp.Expression, first: dict[int, int]) -> list[exp.Ex
         key = first.get(id(child))
         if key is not None:
             last = key
+        elif isinstance(child, _CLOSING_CLAUSES):
+            keyed.append((float("inf"), position, child))
+            continue
         keyed.append((last, position, child))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [child for _, _, child in keyed]

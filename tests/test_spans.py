@@ -73,6 +73,9 @@ def test_offsets_are_file_relative_and_positions_one_based():
         ("SELECT 1 FROM t WHERE ts - interval '2' hour >= now()", exp.Sub, "ts - interval '2' hour"),
         ("SELECT 1 FROM t WHERE NULL IS NULL AND x IS TRUE", exp.Is, "x IS TRUE"),
         ("SELECT 1 FROM t WHERE CURRENT_DATE = d", exp.EQ, "CURRENT_DATE = d"),
+        # SQLAlchemy's .first() on SQLite: LIMIT ? OFFSET ? after the WHERE's own placeholders
+        # (the LIMIT's took the WHERE's first one, and SP108's help quoted "... LIMIT ?").
+        ("SELECT a FROM t WHERE a = ? OR b = ? ORDER BY c DESC LIMIT ? OFFSET ?", exp.Or, "a = ? OR b = ?"),
     ],
 )
 def test_leaves_without_positions_are_aligned(sql, node_type, expected):
