@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gc
 
-# About 20 MB of sqlglot nodes: large enough that the scans are rare, small enough that a
+# About 5 MB of sqlglot nodes: large enough that the scans are rare, small enough that a
 # 10 MB file of many statements does not hold its garbage to the end.
-YOUNG_LIMIT = 200_000
+YOUNG_LIMIT = 50_000
 
 
 class StatementCollector:
