@@ -278,16 +278,17 @@ def _call_names(cls: type) -> frozenset[str]:
 def _first_offsets(root: exp.Expression) -> dict[int, int]:
     """For every node, the smallest positioned offset in its subtree (absent when none)."""
     first: dict[int, int] = {}
-    order: list[exp.Expression] = []
+    order: list[tuple[exp.Expression, list[exp.Expression]]] = []
     stack = [root]
     while stack:
         node = stack.pop()
-        order.append(node)
-        stack.extend(node.iter_expressions())
-    for node in reversed(order):  # children before parents
+        children = list(node.iter_expressions())
+        order.append((node, children))
+        stack.extend(children)
+    for node, children in reversed(order):  # children before parents
         meta = node._meta
         best = meta["start"] if meta and "start" in meta else None
-        for child in node.iter_expressions():
+        for child in children:
             value = first.get(id(child))
             if value is not None and (best is None or value < best):
                 best = value
@@ -304,6 +305,8 @@ def _in_source_order(node: exp.Expression, first: dict[int, int]) -> list[exp.Ex
     A child without any position stays right after the sibling that precedes it, except the
     clauses that close a query (``LIMIT ? OFFSET ?``), which come after all of them."""
     children = list(node.iter_expressions())
+    if len(children) < 2:
+        return children
     keyed = []
     last = -1
     for position, child in enumerate(children):
