@@ -9,8 +9,8 @@ only the captures it opened (or inherited when it was created). A capture opened
 ``threads=True`` (the pytest plugin's per-test capture) also collects statements from
 threads that have no capture of their own, such as a test client's server thread.
 
-While a statement runs, the listener records raw facts only (the frames, the ORM's load
-options); call sites and loads are worked out when the capture ends (:func:`finish`).
+While a statement runs, the listener records raw facts only (the frames, what the ORM's
+load options say); call sites and loads are worked out when the capture ends (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ DEFAULT_DEPTH = 4
 
 
 _UNRESOLVED = object()
+
 
 class CapturedStatement:
     """One execution of one statement, as the database received it.

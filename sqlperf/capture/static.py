@@ -26,6 +26,11 @@ def sqlglot_dialect(sqlalchemy_name: str) -> str:
     return _DIALECTS.get(sqlalchemy_name, sqlalchemy_name)
 
 
+# id(Compiled) -> (the Compiled, the MetaData objects of its tables). SQLAlchemy caches its
+# Compiled objects, so the same one comes back in every test: its tables are found once.
+_metadata_cache: dict[int, tuple[object, tuple]] = {}
+
+
 def metadata_of(statements: list[CapturedStatement]) -> list:
     """The distinct ``MetaData`` objects behind the tables the statements touched."""
     try:
@@ -39,18 +44,33 @@ def metadata_of(statements: list[CapturedStatement]) -> list:
         if compiled is None or id(compiled) in seen:
             continue
         seen.add(id(compiled))
-        element = getattr(compiled, "statement", None)
-        if element is None:
-            continue
-        try:
-            tables = find_tables(element, include_crud=True, include_joins=True, include_selects=True)
-        except Exception:  # an exotic construct must never break the capture
-            continue
-        for table in tables:
-            metadata = getattr(table, "metadata", None)
-            if metadata is not None:
-                found.setdefault(id(metadata), metadata)
+        cached = _metadata_cache.get(id(compiled))
+        if cached is not None and cached[0] is compiled:
+            metadatas = cached[1]
+        else:
+            metadatas = _metadata_of(compiled, find_tables)
+            if len(_metadata_cache) > 4096:
+                _metadata_cache.clear()
+            _metadata_cache[id(compiled)] = (compiled, metadatas)
+        for metadata in metadatas:
+            found.setdefault(id(metadata), metadata)
     return list(found.values())
+
+
+def _metadata_of(compiled, find_tables) -> tuple:
+    element = getattr(compiled, "statement", None)
+    if element is None:
+        return ()
+    try:
+        tables = find_tables(element, include_crud=True, include_joins=True, include_selects=True)
+    except Exception:  # an exotic construct must never break the capture
+        return ()
+    metadatas: dict[int, object] = {}
+    for table in tables:
+        metadata = getattr(table, "metadata", None)
+        if metadata is not None:
+            metadatas.setdefault(id(metadata), metadata)
+    return tuple(metadatas.values())
 
 
 def schema_for(metadatas: list):
