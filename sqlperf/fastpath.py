@@ -8,8 +8,9 @@ computed here from things that can be read without importing anything heavy:
 
 - the tool version, the cache format, the interpreter and ``sys.path``;
 - the settings fingerprint (configuration file and command-line options alike) and root;
-- the bytes of every ``.py`` file of sqlperf itself and of the built-in rule pack, and the
-  (path, size, mtime) stamps of third-party rule packs and of the installed sqlglot;
+- the (path, size, mtime) stamps of every ``.py`` file of sqlperf itself, of the built-in
+  rule pack, of third-party rule packs and of the installed sqlglot (an edit changes them;
+  reading and hashing the modules instead cost more than the rest of a warm run's own work);
 - the bytes of every DDL file the schema settings name (a schema read from a live database
   or from SQLAlchemy models cannot be fingerprinted cheaply, so it disables the fast path).
 
@@ -62,7 +63,7 @@ def run_key(settings) -> str | None:
         part(repr(sys.path))
         part(settings.fingerprint())
         part(str(Path(settings.root).resolve()))
-        _own_code(part, digest)
+        _own_code(part)
         _rule_packs(part)
         _sqlglot(part)
         for ddl in _schema_files(settings):
@@ -73,12 +74,11 @@ def run_key(settings) -> str | None:
         return None
 
 
-def _own_code(part, digest) -> None:
+def _own_code(part) -> None:
     import sqlperf
 
-    for name, path in _python_files(Path(sqlperf.__file__).parent):
-        part(f"sqlperf/{name}")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for _, path in _python_files(Path(sqlperf.__file__).parent):
+        part(_stamp(path))
 
 
 def _python_files(folder: Path) -> list[tuple[str, Path]]:
@@ -110,9 +110,8 @@ def _rule_packs(part) -> None:
             # Its parent is sqlperf, already imported: finding the spec runs no rule code.
             spec = importlib.util.find_spec(_BUILTIN_PACK)
             for folder in spec.submodule_search_locations:
-                for name, path in _python_files(Path(folder)):
-                    part(f"{_BUILTIN_PACK}/{name}")
-                    part(hashlib.sha256(path.read_bytes()).hexdigest())
+                for _, path in _python_files(Path(folder)):
+                    part(_stamp(path))
             continue
         # A third-party pack: only its top-level name is looked up (a dotted name would run
         # the parents' __init__), and everything below it is stamped.

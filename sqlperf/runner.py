@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,39 +60,43 @@ def discover(paths: list[str | Path], settings: Settings) -> tuple[list[tuple[Pa
     found: dict[str, Path] = {}
     errors: list[str] = []
     cwd = Path.cwd().resolve()
+    included, excluded = _matcher(settings.include), _matcher(settings.exclude)
     for raw in paths:
         path = Path(raw)
         if path.is_file():
             found.setdefault(display_path(path), path)
         elif path.is_dir():
+            # Plain strings until a file is kept: a Path per directory entry costs a warm run
+            # more than reading its cache.
+            cwd_prefix = str(cwd).rstrip(os.sep) + os.sep
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not _excluded(d, settings))
+                dirs[:] = sorted(d for d in dirs if not excluded(d))
                 real_root = None
                 for name in files:
-                    if any(fnmatch.fnmatch(name, pat) for pat in settings.include) and not _excluded(name, settings):
-                        file = Path(root) / name
-                        if file.is_symlink():
-                            shown = display_path(file)
+                    if included(name) and not excluded(name):
+                        joined = os.path.join(root, name)
+                        if os.path.islink(joined):
+                            shown = display_path(Path(joined))
                         else:
                             # Resolving each file walks every folder above it again; resolve
                             # the folder once (the same answer unless the file is a link).
-                            real_root = real_root or Path(root).resolve()
-                            shown = _relative(real_root / name, cwd, file)
-                        found.setdefault(shown, file)
+                            real_root = real_root or os.path.realpath(root)
+                            real = os.path.join(real_root, name)
+                            shown = real[len(cwd_prefix):] if real.startswith(cwd_prefix) else Path(joined).as_posix()
+                            if os.sep != "/":
+                                shown = shown.replace(os.sep, "/")
+                        found.setdefault(shown, Path(joined))
         else:
             errors.append(f"{raw}: no such file or directory")
     return [(found[k], k) for k in sorted(found)], errors
 
 
-def _relative(resolved: Path, cwd: Path, original: Path) -> str:
-    try:
-        return resolved.relative_to(cwd).as_posix()
-    except ValueError:
-        return original.as_posix()
-
-
-def _excluded(name: str, settings: Settings) -> bool:
-    return any(fnmatch.fnmatch(name, pat) for pat in settings.exclude)
+def _matcher(patterns: list[str]):
+    """One compiled test for a list of glob patterns (fnmatch's rules), instead of a call per pattern."""
+    if not patterns:
+        return lambda name: False
+    match = re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns)).match
+    return lambda name: match(os.path.normcase(name)) is not None
 
 
 # Below this much SQL to lint, starting worker processes costs more than it saves: a forked
