@@ -23,7 +23,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 PYTHON = sys.executable
-SQLPERF = [PYTHON, "-m", "sqlperf.cli"]
+SQLPERF = [PYTHON, "-m", "sqlperf"]
 TPCDS = ROOT.parent / "shared" / "corpora" / "tpcds"
 
 

@@ -1,5 +1,5 @@
 """``python -m sqlperf``: the same as the ``sqlperf`` command."""
 
-from sqlperf.cli import main
+from sqlperf.entry import main
 
 raise SystemExit(main())

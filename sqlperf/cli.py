@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from sqlperf import quick
 from sqlperf._version import __version__
 from sqlperf.output import FORMATS
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from sqlperf.quick import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 
 
 class UsageError(click.ClickException):
@@ -19,12 +19,6 @@ class UsageError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"sqlperf: error: {self.message}", err=True)
-
-
-def _codes(values: tuple[str, ...]) -> list[str] | None:
-    if not values:
-        return None
-    return [c.strip() for v in values for c in v.split(",") if c.strip()]
 
 
 class _LazyGroup(click.Group):
@@ -80,24 +74,14 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
           exit_zero, config_file, jobs, no_cache, cache_dir, color, verbose, verify=False, dsn=None, scratch=False, analyze=False,
           allow_index_build=False) -> None:
     """Lint SQL files and directories (default: the current directory)."""
-    from sqlperf.config import ConfigError, load_settings, validate
+    from sqlperf.config import ConfigError, validate
     from sqlperf.registry import load_registry
 
     try:
-        start = Path(paths[0]) if paths else Path.cwd()
-        settings = load_settings(config_file, start if start.exists() else Path.cwd())
-        if dialect:
-            settings.dialect = dialect
-        settings.select = _codes(select) if select else settings.select
-        settings.extend_select += _codes(extend_select) or []
-        settings.ignore += _codes(ignore) or []
-        settings.schema += list(schema)
-        settings.schema_dsn = schema_dsn or settings.schema_dsn
-        settings.schema_metadata = schema_metadata or settings.schema_metadata
-        if no_cache:
-            settings.cache_dir = None
-        elif cache_dir:
-            settings.cache_dir = cache_dir
+        settings = quick.build_settings(
+            paths, config_file=config_file, dialect=dialect, select=select, extend_select=extend_select, ignore=ignore,
+            schema=schema, schema_dsn=schema_dsn, schema_metadata=schema_metadata, no_cache=no_cache, cache_dir=cache_dir,
+        )
         if verify and not scratch:
             # With a DSN and no other schema source, the schema comes from that database's catalog.
             from sqlperf.verify.pg import resolve_dsn
@@ -110,18 +94,9 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
                     settings.schema_dsn = dsn
         targets = list(paths) or ["."]
         run_key = fast = loaded_schema = None
-        # The text renderer's own colour decision, made early so that plain output can be replayed.
-        shown_color = False if output is not None else color if color is not None else sys.stdout.isatty()
-        if settings.cache_dir and not (fix or diff or verify):
-            # A warm run of an unchanged tree is answered from the cache before sqlglot and the
-            # rules are imported; None means "lint as usual" (see sqlperf.fastpath).
-            from sqlperf import fastpath
-
-            run_key = fastpath.run_key(settings)
-            if run_key is not None:
-                # SARIF describes the rules from their documentation: only its stored output is replayed.
-                fast = fastpath.cached_run(targets, settings, run_key, fmt=fmt, verbose=verbose,
-                                           plain=fmt != "text" or not shown_color, replay_only=fmt == "sarif")
+        plain = quick.plain_output(fmt, output, color)
+        if not (fix or diff or verify):
+            run_key, fast = quick.cached_answer(targets, settings, fmt=fmt, verbose=verbose, plain=plain)
         if fast is None:
             validate(load_registry(), settings)
             from sqlperf.engine import get_dialect
@@ -134,13 +109,12 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
     if fast is not None:
         stream = open(output, "w", encoding="utf-8") if output else sys.stdout
         try:
-            fast.render(fmt, stream, color=color if output is None else False, verbose=verbose,
-                        plain=fmt != "text" or not shown_color)
+            code = quick.write_answer(fast, fmt, stream, color=color if output is None else False, verbose=verbose,
+                                      plain=plain, exit_zero=exit_zero)
         finally:
             if output:
                 stream.close()
-        # What _exit_code answers: a cached run has no errors and no diffs.
-        sys.exit(EXIT_CLEAN if exit_zero or not fast.has_findings else EXIT_FINDINGS)
+        sys.exit(code)
 
     from sqlperf.gcpolicy import freeze_imports
     from sqlperf.runner import check as run_check
@@ -177,7 +151,7 @@ def check(paths, dialect, schema, schema_dsn, schema_metadata, select, extend_se
                 stream.write(text)
         from sqlperf.output import render
 
-        if run_key is not None and result.cache_keys is not None and not result.all_errors and (fmt != "text" or not shown_color):
+        if run_key is not None and result.cache_keys is not None and not result.all_errors and plain:
             # Kept so that the next run of this unchanged tree replays it (sqlperf.fastpath).
             from sqlperf import fastpath
             from sqlperf.cache import cache_root
