@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -65,16 +65,66 @@ def find_config(start: Path) -> Path | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
-                if "tool" in _read_toml(pyproject) and "sqlperf" in _read_toml(pyproject)["tool"]:
+                text = pyproject.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                text = pyproject.read_text(errors="replace")
+            if not _may_configure_sqlperf(text):
+                continue  # no need to parse it (importing tomllib is a tenth of a warm run)
+            try:
+                if "sqlperf" in _read_toml(pyproject).get("tool", {}):
                     return pyproject
             except ConfigError:
                 # A broken pyproject that never mentions us is someone else's problem.
-                if "[tool.sqlperf" in pyproject.read_text(errors="replace"):
+                if "[tool.sqlperf" in text:
                     return pyproject
     return None
 
 
+_UNQUOTE = re.compile(r"[\s\"']")
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_HEADER = re.compile(r"^\[\[?(?P<name>[^\[\]]*)\]\]?\s*(?:#.*)?$")
+
+
+def _may_configure_sqlperf(text: str) -> bool:
+    """False only when ``text`` certainly defines no ``tool.sqlperf`` table: no such table header,
+    no ``sqlperf`` key under ``[tool]``, no ``tool.sqlperf`` dotted key or inline table. Anything
+    this line scanner is unsure of (a multi-line string, an odd header) answers True, leaving it
+    to the TOML parser."""
+    if '"""' in text or "'''" in text:
+        return True
+    table = ""
+    depth = 0  # open brackets of an array value that spans lines
+    for line in text.splitlines():
+        code = _STRINGS.sub('""', line).split("#", 1)[0].strip()
+        if not code:
+            continue
+        if depth:
+            depth += code.count("[") - code.count("]")
+            if depth < 0:
+                return True
+            continue
+        if code.startswith("["):
+            header = _HEADER.match(line.strip())
+            if header is None:
+                return True
+            table = _UNQUOTE.sub("", header.group("name"))
+            if table == "tool.sqlperf" or table.startswith("tool.sqlperf."):
+                return True
+            continue
+        if "=" not in code:
+            continue
+        key, value = line.split("=", 1)
+        depth = max(code.split("=", 1)[1].count("[") - code.split("=", 1)[1].count("]"), 0)
+        key = _UNQUOTE.sub("", key)
+        full = f"{table}.{key}" if table else key
+        if full == "tool.sqlperf" or full.startswith("tool.sqlperf.") or (full == "tool" and "sqlperf" in value):
+            return True
+    return False
+
+
 def _read_toml(path: Path) -> dict:
+    import tomllib
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
