@@ -20,14 +20,13 @@ import os
 import sys
 from pathlib import Path
 
-from typing import TYPE_CHECKING
-
 from sqlperf._version import __version__
-from sqlperf.rule import Applicability, Edit, Finding, Fix, Severity, Verification
 
 # The fast path (sqlperf.fastpath) decodes entries without importing the engine or sqlglot.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see sqlperf.config
 if TYPE_CHECKING:
     from sqlperf.engine import FileResult
+    from sqlperf.rule import Finding
 
 # Bumped whenever the entry layout below changes.
 FORMAT = 2
@@ -199,8 +198,6 @@ _FINDING_FIELDS = (
     "code", "name", "message", "path", "line", "column", "end_line", "end_column", "help", "start", "end",
     "statement_index", "statement_sql",
 )
-_SEVERITIES = {s.value: s for s in Severity}
-_APPLICABILITIES = {a.value: a for a in Applicability}
 
 
 # A finding is stored as a list (the fields above, then severity, data, fix, verification):
@@ -217,12 +214,15 @@ def finding_to_json(finding: Finding) -> list:
 
 
 def finding_from_json(data: list, tagged: bool = True) -> Finding:
+    # Imported here: a warm run that replays its stored output never decodes a finding.
+    from sqlperf.rule import Applicability, Edit, Finding, Fix, Severity, Verification
+
     *fields, severity, extra, fix, verification = data
     return Finding(
         **dict(zip(_FINDING_FIELDS, fields)),
-        severity=_SEVERITIES[severity],
+        severity=Severity(severity),
         data=_unplain(extra) if tagged else extra,
-        fix=None if fix is None else Fix(_APPLICABILITIES[fix[0]], [Edit(*edit) for edit in fix[1]], fix[2], fix[3]),
+        fix=None if fix is None else Fix(Applicability(fix[0]), [Edit(*edit) for edit in fix[1]], fix[2], fix[3]),
         verification=None if verification is None else Verification(**(_unplain(verification) if tagged else verification)),
     )
 

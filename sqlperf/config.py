@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
-from sqlperf.registry import Registry
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a warm run's start-up)
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from sqlperf.registry import Registry
 
 DEFAULT_INCLUDE = ["*.sql"]
 DEFAULT_EXCLUDE = [".git", ".venv", "venv", "node_modules", "__pycache__", ".sqlperf_cache", ".tox", "build", "dist"]
@@ -20,37 +22,79 @@ class ConfigError(Exception):
     """A configuration problem: one line for the user, exit code 2."""
 
 
-@dataclass
-class Settings:
-    dialect: str = "postgres"
-    select: list[str] | None = None
-    extend_select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    include: list[str] = field(default_factory=lambda: list(DEFAULT_INCLUDE))
-    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
-    schema: list[str] = field(default_factory=list)
-    schema_dsn: str | None = None
-    schema_metadata: str | None = None
-    rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule code or name -> options
-    cache_dir: str | None = ".sqlperf_cache"
-    jobs: int | None = None
-    verify: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
-    capture: dict[str, Any] = field(default_factory=dict)
+# Each setting and its default (a fresh value per Settings, as for a mutable default).
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "dialect": lambda: "postgres",
+    "select": lambda: None,
+    "extend_select": list,
+    "ignore": list,
+    "per_file_ignores": dict,  # glob -> codes
+    "include": lambda: list(DEFAULT_INCLUDE),
+    "exclude": lambda: list(DEFAULT_EXCLUDE),
+    "schema": list,
+    "schema_dsn": lambda: None,
+    "schema_metadata": lambda: None,
+    "rules": dict,  # rule code or name -> options
+    "cache_dir": lambda: ".sqlperf_cache",
+    "jobs": lambda: None,
+    "verify": dict,
+    "report": dict,
+    "capture": dict,
     # Where the settings came from; relative paths in them are relative to ``root``.
-    config_path: Path | None = None
-    root: Path = field(default_factory=Path.cwd)
+    "config_path": lambda: None,
+    "root": Path.cwd,
+}
+
+
+class Settings:
+    """One run's settings. A plain class, not a dataclass: a warm run reads its answer from the
+    cache before anything else, and importing ``dataclasses`` (with ``inspect``) cost it a tenth."""
+
+    __slots__ = tuple(_DEFAULTS)
+
+    dialect: str
+    select: list[str] | None
+    extend_select: list[str]
+    ignore: list[str]
+    per_file_ignores: dict[str, list[str]]
+    include: list[str]
+    exclude: list[str]
+    schema: list[str]
+    schema_dsn: str | None
+    schema_metadata: str | None
+    rules: dict[str, dict[str, Any]]
+    cache_dir: str | None
+    jobs: int | None
+    verify: dict[str, Any]
+    report: dict[str, Any]
+    capture: dict[str, Any]
+    config_path: Path | None
+    root: Path
+
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - _DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"Settings() got unexpected settings: {', '.join(sorted(unknown))}")
+        for name, default in _DEFAULTS.items():
+            setattr(self, name, values[name] if name in values else default())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _DEFAULTS)
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _DEFAULTS) + ")"
 
     def fingerprint(self) -> str:
         """What a cached result depends on (everything but where the config file lives)."""
         import json
 
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("config_path", "root", "jobs", "cache_dir")}
+        data = {name: getattr(self, name) for name in _DEFAULTS if name not in ("config_path", "root", "jobs", "cache_dir")}
         return json.dumps(data, sort_keys=True, default=str)
 
 
-_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Settings) if f.name not in ("config_path", "root")}
+_KEYS = {name.replace("_", "-"): name for name in _DEFAULTS if name not in ("config_path", "root")}
 
 
 def find_config(start: Path) -> Path | None:

@@ -27,24 +27,29 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlperf import cache as _cache
-from sqlperf.rule import Finding
+
+TYPE_CHECKING = False  # without importing typing: see sqlperf.config
+if TYPE_CHECKING:
+    from sqlperf.rule import Finding
 
 MANIFEST_FORMAT = 1
 
 
-@dataclass
 class CachedFileResult:
-    """The engine's FileResult, field for field, without importing the engine."""
+    """The engine's FileResult, field for field, without importing the engine (or dataclasses)."""
 
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    statements: int = 0
-    errors: list[str] = field(default_factory=list)
-    skipped: bool = False
+    __slots__ = ("path", "findings", "statements", "errors", "skipped")
+
+    def __init__(self, path: str, findings: list[Finding] | None = None, statements: int = 0,
+                 errors: list[str] | None = None, skipped: bool = False) -> None:
+        self.path = path
+        self.findings = findings if findings is not None else []
+        self.statements = statements
+        self.errors = errors if errors is not None else []
+        self.skipped = skipped
 
 
 def run_key(settings) -> str | None:
@@ -77,40 +82,38 @@ def run_key(settings) -> str | None:
 def _own_code(part) -> None:
     import sqlperf
 
-    for _, path in _python_files(Path(sqlperf.__file__).parent):
+    for path in _python_files(os.path.dirname(sqlperf.__file__)):
         part(_stamp(path))
 
 
-def _python_files(folder: Path) -> list[tuple[str, Path]]:
+def _python_files(folder: str) -> list[str]:
+    """Every ``.py`` file under ``folder``, in a stable order (plain strings: this runs on every warm run)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = Path(root) / name
-                found.append((path.relative_to(folder).as_posix(), path))
+        found.extend(os.path.join(root, name) for name in sorted(files) if name.endswith(".py"))
     return found
 
 
-def _stamp(path: Path) -> str:
-    info = path.stat()
+def _stamp(path: str | Path) -> str:
+    info = os.stat(path)
     return f"{path} {info.st_size} {info.st_mtime_ns}"
 
 
 def _rule_packs(part) -> None:
     import importlib.util
 
-    from sqlperf.registry import _BUILTIN_PACK, ENTRY_POINT_GROUP, _entry_points
+    from sqlperf.entrypoints import BUILTIN_PACK, ENTRY_POINT_GROUP, entry_points
 
-    points = sorted((ep.name, ep.value) for ep in _entry_points(ENTRY_POINT_GROUP))
+    points = sorted((ep.name, ep.value) for ep in entry_points(ENTRY_POINT_GROUP))
     part(repr(points))
-    modules = {_BUILTIN_PACK} | {value.partition(":")[0].strip() for _, value in points}
+    modules = {BUILTIN_PACK} | {value.partition(":")[0].strip() for _, value in points}
     for module in sorted(modules):
-        if module == _BUILTIN_PACK or module.startswith(_BUILTIN_PACK + "."):
+        if module == BUILTIN_PACK or module.startswith(BUILTIN_PACK + "."):
             # Its parent is sqlperf, already imported: finding the spec runs no rule code.
-            spec = importlib.util.find_spec(_BUILTIN_PACK)
+            spec = importlib.util.find_spec(BUILTIN_PACK)
             for folder in spec.submodule_search_locations:
-                for _, path in _python_files(Path(folder)):
+                for path in _python_files(folder):
                     part(_stamp(path))
             continue
         # A third-party pack: only its top-level name is looked up (a dotted name would run
@@ -120,7 +123,7 @@ def _rule_packs(part) -> None:
             part(f"{module} missing")
         elif spec.submodule_search_locations:
             for folder in spec.submodule_search_locations:
-                for _, path in _python_files(Path(folder)):
+                for path in _python_files(folder):
                     part(_stamp(path))
         elif spec.origin:
             part(_stamp(Path(spec.origin)))
@@ -261,7 +264,7 @@ def cached_run(
             return None
         context = manifest["context"]
         notes = manifest["notes"]
-        from sqlperf.runner import CheckResult, discover
+        from sqlperf.discovery import discover
 
         files, errors = discover(paths, settings)
         if errors:
@@ -291,6 +294,8 @@ def cached_run(
             if entry.get("key") != entry_key or entry.get("context") != context:
                 return None
             results.append(_cache.result_from_json(entry["result"], tagged=marker in raw, factory=CachedFileResult))
+        from sqlperf.runner import CheckResult
+
         result = CheckResult(files=results, notes=list(notes))
         return CachedRun(result, bool(result.findings), None, root, output)
     except Exception:  # noqa: BLE001 - a fast path that is unsure gives way to the slow one

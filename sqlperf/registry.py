@@ -12,10 +12,10 @@ import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sqlperf.entrypoints import BUILTIN_PACK as _BUILTIN_PACK
+from sqlperf.entrypoints import ENTRY_POINT_GROUP
+from sqlperf.entrypoints import entry_points as _entry_points
 from sqlperf.rule import Rule
-
-ENTRY_POINT_GROUP = "sqlperf.rules"
-_BUILTIN_PACK = "sqlperf.rules"
 
 
 @dataclass
@@ -79,69 +79,6 @@ def rules_from(target, errors: list[str] | None = None) -> list[type[Rule]]:
     if callable(target):
         target = target()
     return list(target)
-
-
-@dataclass(frozen=True)
-class _EntryPoint:
-    name: str
-    value: str
-
-    def load(self):
-        module_name, _, attrs = self.value.partition(":")
-        target = importlib.import_module(module_name.strip())
-        for attr in filter(None, attrs.split("[")[0].strip().split(".")):
-            target = getattr(target, attr)
-        return target
-
-
-def _entry_points(group: str) -> list[_EntryPoint]:
-    """The group's entry points from the ``*.dist-info`` / ``*.egg-info`` folders on ``sys.path``.
-
-    Importing ``importlib.metadata`` (email, zipfile, csv) costs more than the rest of the
-    start-up of ``sqlperf --version``; the folders themselves are quick to read. Like
-    importlib.metadata, the first distribution of a name on ``sys.path`` wins.
-    """
-    import os
-    import sys
-
-    found: list[_EntryPoint] = []
-    seen: set[str] = set()
-    for folder in sys.path:
-        try:
-            entries = sorted(os.scandir(folder or "."), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if not entry.name.endswith((".dist-info", ".egg-info")):
-                continue
-            distribution = entry.name.rsplit("-", 1)[0] if entry.name.endswith(".dist-info") else entry.name[: -len(".egg-info")]
-            distribution = distribution.split("-")[0].lower().replace("-", "_").replace(".", "_")
-            if distribution in seen:
-                continue
-            seen.add(distribution)
-            try:
-                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError:
-                continue
-            if f"[{group}]" in text:
-                found.extend(_section(text, group))
-    return found
-
-
-def _section(text: str, group: str) -> list[_EntryPoint]:
-    points = []
-    inside = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            inside = line[1:-1].strip() == group
-        elif inside and "=" in line:
-            name, value = line.split("=", 1)
-            points.append(_EntryPoint(name.strip(), value.strip()))
-    return points
 
 
 @lru_cache(maxsize=1)

@@ -192,3 +192,15 @@ def test_parse_understands_the_simple_options(args, expected):
 )
 def test_parse_leaves_anything_else_to_click(args):
     assert entry.parse(args) is None
+
+
+def test_a_warm_check_without_a_configuration_imports_nothing_it_does_not_use(tree):
+    # The start-up a warm run pays is most of its time: no dataclasses (with inspect), no
+    # typing, no TOML parser when no pyproject.toml on the way up configures sqlperf.
+    (tree / "pyproject.toml").write_text('[project]\nname = "app"\ndependencies = [\n  "sqlperf",\n]\n', encoding="utf-8")
+    _click(tree, "check", "--format", "json", ".")
+    warm, modules = _entry(tree, "check", "--format", "json", ".")
+    assert warm.returncode == 1 and warm.stdout, warm.stderr
+    assert not _loaded(modules, "click") and not _loaded(modules, "sqlglot")
+    heavy = [m for m in ("dataclasses", "inspect", "typing", "tomllib", "sqlperf.rule", "sqlperf.registry") if _loaded(modules, m)]
+    assert heavy == []
