@@ -146,7 +146,7 @@ class ListenerClock:
         from sqlalchemy.engine import Engine
 
         self.recorder.uninstall()
-        event.listen(Engine, "before_cursor_execute", self.before)
+        event.listen(Engine, "before_cursor_execute", self.before, retval=True)  # as recorder.install() does
         event.listen(Engine, "after_cursor_execute", self.after)
         self.untimed_finish, self.recorder.finish = self.recorder.finish, self.finish
         # activate() calls install(): pretend it is installed so the timed listeners stay alone.

@@ -209,7 +209,7 @@ def install() -> None:
         # Keyed by the class object: a test runner may re-import SQLAlchemy in a new run.
         if any(cls is Engine for cls in _installed_on):
             return
-        event.listen(Engine, "before_cursor_execute", _before_cursor_execute)
+        event.listen(Engine, "before_cursor_execute", _before_cursor_execute, retval=True)
         event.listen(Engine, "after_cursor_execute", _after_cursor_execute)
         _installed_on.append(Engine)
 
@@ -264,23 +264,26 @@ def forget_last_call_site() -> None:
     _last = (None, 0, ())
 
 
-def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+    # Registered with retval=True: SQLAlchemy then calls it directly instead of through a
+    # wrapper that discards the return value, one Python call less per statement. Every path
+    # must hand the statement and parameters back unchanged.
     global _last
     scopes = _scopes.get()
     if not scopes:
         if not _thread_scopes:
-            return
+            return statement, parameters
         scopes = _thread_scopes[-1]
     scope = scopes[-1]
     if scope.paused and all(scope.paused for scope in scopes):
-        return  # e.g. between tests: nobody would keep the statement
+        return statement, parameters  # e.g. between tests: nobody would keep the statement
     try:
         known = _texts.get(statement)
         if known is None:
             known = _learn(statement)
         ignored, shape, steps, below, entry = known
         if ignored:
-            return
+            return statement, parameters
         # The shortcut of callsite.locate: the frame below the call site, at the depth this
         # statement's call site had last time (inlined: it runs for every statement).
         frame = None
@@ -356,14 +359,14 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
                         load = through_relationship(load, callsite.entry_frame_of(entry))
         if len(scopes) == 1:
             if scope.engine is not None and scope.engine is not conn.engine:
-                return
+                return statement, parameters
             keep = None
             allowed = scope.allow_reason
         else:
             engine = conn.engine
             keep = [s for s in scopes if not s.paused and (s.engine is None or s.engine is engine)]
             if not keep:
-                return
+                return statement, parameters
             allowed = None
             for kept in keep:
                 if kept.allow_reason is not None:
@@ -393,6 +396,7 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
         record.started = perf_counter()
     except Exception:  # a statement sqlperf cannot describe must still reach the database
         pass
+    return statement, parameters
 
 
 _getframe = sys._getframe
