@@ -3,11 +3,11 @@ from sqlglot import exp
 from sqlperf.analysis import (
     RANGE_COMPARISONS,
     bare_column,
+    chain_operands,
     filters_rows,
     from_derived_table,
     is_constant,
     shown,
-    unparen,
 )
 from sqlperf.rule import Applicability, Fix, Rule
 
@@ -53,7 +53,7 @@ class OrAcrossColumns(Rule):
     def visit(self, node, ctx):
         if isinstance(_outer(node), exp.Or):
             return None  # the outermost OR of a chain speaks for it
-        branches = _disjuncts(node)
+        branches = chain_operands(node, exp.Or, unwrap=True)
         columns = []
         for branch in branches:
             column = _filtered_column(branch)
@@ -93,17 +93,6 @@ def _outer(node):
     while isinstance(parent, exp.Paren):
         parent = parent.parent
     return parent
-
-
-def _disjuncts(node) -> list[exp.Expression]:
-    found, stack = [], [node]
-    while stack:
-        current = unparen(stack.pop())
-        if isinstance(current, exp.Or):
-            stack.extend([current.expression, current.this])
-        else:
-            found.append(current)
-    return found
 
 
 def _filtered_column(branch) -> exp.Column | None:
@@ -154,7 +143,7 @@ def _driven_by_other_filter(ctx, node, table, or_columns) -> bool:
     while isinstance(parent, (exp.Paren, exp.And)):
         if isinstance(parent, exp.And):
             sibling = parent.expression if child is parent.this else parent.this
-            for conjunct in _conjuncts(sibling):
+            for conjunct in chain_operands(sibling, exp.And, unwrap=True):
                 for column in _driving_columns(conjunct):
                     if column.name.lower() not in or_columns and _one_table(ctx, [column]) == table:
                         return True
@@ -171,17 +160,6 @@ def _driving_columns(conjunct) -> list[exp.Column]:
             return [left, right] if left.table != right.table else []
     column = _filtered_column(conjunct)
     return [column] if column is not None else []
-
-
-def _conjuncts(node) -> list[exp.Expression]:
-    found, stack = [], [node]
-    while stack:
-        current = unparen(stack.pop())
-        if isinstance(current, exp.And):
-            stack.extend([current.expression, current.this])
-        else:
-            found.append(current)
-    return found
 
 
 def _union_branches(ctx, branches, columns) -> list[str]:

@@ -1,6 +1,6 @@
 from sqlglot import exp
 
-from sqlperf.analysis import bare_column, filters_rows, from_derived_table, is_constant, unparen
+from sqlperf.analysis import bare_column, chain_operands, filters_rows, from_derived_table, is_constant, unparen
 from sqlperf.rule import Applicability, Rule
 
 _FILTERS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In, exp.Between)
@@ -90,20 +90,9 @@ def _parameter_key(node) -> tuple | None:
     return None
 
 
-def _disjuncts(node) -> list[exp.Expression]:
-    found, stack = [], [node]
-    while stack:
-        current = unparen(stack.pop())
-        if isinstance(current, exp.Or):
-            stack.extend([current.expression, current.this])
-        else:
-            found.append(current)
-    return found
-
-
 def _or_form(node):
     """``:p IS NULL OR col = :p``: the column and the parameter, or None."""
-    branches = _disjuncts(node)
+    branches = chain_operands(node, exp.Or, unwrap=True)
     null_tests = {}
     for branch in branches:
         if isinstance(branch, exp.Is) and isinstance(branch.expression, exp.Null):

@@ -1,6 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from sqlperf.analysis import chain_operands
 from sqlperf.rule import Applicability, Fix, Rule
 
 
@@ -188,14 +189,7 @@ def _semi_join(ctx, node, kept) -> str | None:
     outer = []
     where = node.args.get("where")
     if where is not None:
-        parts, stack = [], [where.this]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, exp.And):
-                stack.extend((current.expression, current.this))
-            else:
-                parts.append(current)
-        for part in parts:
+        for part in chain_operands(where.this, exp.And):
             tables = {c.table for c in part.find_all(exp.Column)}
             text = ctx.text(part)
             if isinstance(part, exp.Or):

@@ -1,7 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from sqlperf.analysis import keyword_before
+from sqlperf.analysis import chain_operands, keyword_before, own_columns
 from sqlperf.rule import Applicability, Rule
 
 
@@ -49,10 +49,10 @@ class ImplicitCrossJoin(Rule):
         conditions = []
         where = node.args.get("where")
         if where is not None:
-            conditions.extend(_conjuncts(where.this))
+            conditions.extend(chain_operands(where.this, exp.And))
         for join in joins:
             if join.args.get("on") is not None:
-                conditions.extend(_conjuncts(join.args["on"]))
+                conditions.extend(chain_operands(join.args["on"], exp.And))
         if ctx.schema is None and any(_unplaceable(condition) for condition in conditions):
             return None  # decided before building scopes: the TPC style without a schema
         if _linked_by_name(ctx, source, joins, conditions):
@@ -121,18 +121,6 @@ def _aggregate(node) -> bool:
     return bool(children) and all(_aggregate(c) for c in children)
 
 
-def _conjuncts(condition) -> list:
-    """The AND-ed parts of a condition, left to right (iterative: long AND chains are deep trees)."""
-    parts, stack = [], [condition]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, exp.And):
-            stack.extend((current.expression, current.this))
-        else:
-            parts.append(current)
-    return parts
-
-
 def _linked_by_name(ctx, source, joins, conditions) -> bool:
     """True when the FROM items are connected using only what the syntax shows: joins with a
     condition, and conditions whose own columns are qualified. The full check below can only
@@ -157,39 +145,15 @@ def _linked_by_name(ctx, source, joins, conditions) -> bool:
 
 def _own_qualifiers(condition) -> set | None:
     """Table qualifiers of a condition's own columns (nested queries skipped); None if one is unqualified."""
-    found = set()
-    stack = [condition]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, exp.Column):
-            if not isinstance(current.this, exp.Star):
-                if not current.table:
-                    return None
-                found.add(current.table)
-            continue
-        if isinstance(current, exp.Query):
-            continue
-        stack.extend(current.iter_expressions())
-    return found
+    tables = {column.table for column in own_columns(condition)}
+    return None if "" in tables else tables
 
 
 def _unplaceable(condition) -> bool:
     """Without a schema, :func:`_referenced` gives up on a condition with an unqualified column
     among two or more of the query's own: found here without scopes (nested queries skipped)."""
-    own = 0
-    unqualified = False
-    stack = [condition]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, exp.Column):
-            if not isinstance(current.this, exp.Star):
-                own += 1
-                unqualified = unqualified or not current.table
-            continue
-        if isinstance(current, exp.Query):
-            continue  # a nested query: its columns are its own scope's
-        stack.extend(current.iter_expressions())
-    return unqualified and own > 1
+    columns = own_columns(condition)
+    return len(columns) > 1 and any(not column.table for column in columns)
 
 
 def _referenced(ctx, condition, scope, keys) -> set | None:

@@ -1,7 +1,7 @@
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from sqlperf.analysis import literal_value, predicate_span, shown, unparen
+from sqlperf.analysis import chain_operands, literal_value, predicate_span, shown, unparen
 from sqlperf.rule import Applicability, Edit, Fix, Rule
 
 _NOT_MOVABLE = (exp.AggFunc, exp.Window, exp.Subquery, exp.Select, exp.Rand, exp.Uuid)
@@ -56,7 +56,7 @@ class HavingWithoutAggregate(Rule):
             return None
         grouped = _grouped_columns(select, group)
         aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias) and not _alias_of_same_column(p)}
-        conjuncts = _conjuncts(node.this)
+        conjuncts = chain_operands(node.this, exp.And)
         movable = [c for c in conjuncts if _movable(ctx, c, grouped, aliases, select)]
         if not movable:
             return None
@@ -74,18 +74,6 @@ class HavingWithoutAggregate(Rule):
         help_text = "move it to WHERE" + (f": {fix.replacement}" if fix is not None else "")
         # Anchored at the first condition that moves: the whole HAVING may be a very long AND chain.
         return [ctx.finding(self, movable[0], message, help_text, fix)]
-
-
-def _conjuncts(condition) -> list:
-    """The AND-ed parts of a condition, left to right (iterative: long AND chains are deep trees)."""
-    parts, stack = [], [condition]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, exp.And):
-            stack.extend((current.expression, current.this))
-        else:
-            parts.append(current)
-    return parts
 
 
 def _alias_of_same_column(alias) -> bool:

@@ -58,6 +58,24 @@ def own_columns(node: exp.Expression) -> list[exp.Column]:
     return found
 
 
+def chain_operands(node: exp.Expression, kind: type[exp.Expression], unwrap: bool = False) -> list[exp.Expression]:
+    """The operands of a chain of ``kind`` (``exp.And`` or ``exp.Or``), left to right.
+
+    Iterative, because a long AND chain is a deep tree. With ``unwrap``, parentheses are looked
+    through, so ``(a AND b) AND c`` gives three operands, each without its parentheses.
+    """
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if unwrap:
+            current = unparen(current)
+        if isinstance(current, kind):
+            stack.extend((current.expression, current.this))
+        else:
+            found.append(current)
+    return found
+
+
 def is_constant(node: exp.Expression) -> bool:
     """True when ``node`` depends on no column and no subquery: a literal, a parameter, now()."""
     for child in node.walk():

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from sqlglot import exp
 
+from sqlperf.analysis import chain_operands
 from sqlperf.schema.model import Table, fold
 from sqlperf.schema.normalize import normalize_node
 from sqlperf.schema.resolve import write_scope
@@ -112,25 +113,17 @@ def _analyse(ctx, select: exp.Expression) -> QueryUsage | None:
     predicates: list[exp.Expression] = []
     where = select.args.get("where")
     if where is not None:
-        predicates.extend(_conjuncts(where.this))
+        predicates.extend(chain_operands(where.this, exp.And, unwrap=True))
     for join in select.args.get("joins") or []:
         on = join.args.get("on")
         if on is not None:
-            predicates.extend(_conjuncts(on))
+            predicates.extend(chain_operands(on, exp.And, unwrap=True))
     for predicate in predicates:
         usage.predicates.append(predicate)
         _classify(usage, scope, predicate)
     _read_order(usage, scope, select)
     usage.has_limit = isinstance(select, exp.Select) and bool(select.args.get("limit") or select.args.get("fetch"))
     return usage
-
-
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
 
 
 def _bare(node: exp.Expression | None) -> exp.Expression | None:
