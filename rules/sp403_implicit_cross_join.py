@@ -46,6 +46,10 @@ class ImplicitCrossJoin(Rule):
         source = node.args.get("from_")
         if source is None or not joins or not any(_implicit(j, ctx) for j in joins):
             return None
+        items = [source.this, *(j.this for j in joins)]
+        keys = [item.alias_or_name for item in items]
+        if len(set(keys)) != len(keys):
+            return None
         conditions = []
         where = node.args.get("where")
         if where is not None:
@@ -55,21 +59,27 @@ class ImplicitCrossJoin(Rule):
                 conditions.extend(chain_operands(join.args["on"], exp.And))
         if ctx.schema is None and any(_unplaceable(condition) for condition in conditions):
             return None  # decided before building scopes: the TPC style without a schema
-        if _linked_by_name(ctx, source, joins, conditions):
-            return None  # every item already linked by qualified columns: no scopes needed to see it
-        scope = ctx.scope_of(node)
-        if scope is None or scope.expression is not node:
-            return None
-        items = [source.this, *(j.this for j in joins)]
-        keys = [item.alias_or_name for item in items]
-        if len(set(keys)) != len(keys) or any(k not in scope.sources for k in keys):
-            return None
+        # First what the syntax shows: joins with a condition, explicit CROSS, LATERAL, functions,
+        # and conditions whose own columns are all qualified. The scope-based check below can
+        # only add links to these, so when they already connect everything, scopes are not built.
         links = _Links(keys)
         for index, (item, join) in enumerate(zip(items[1:], joins), start=1):
-            if not _implicit(join, ctx) or not _relation(item) or _one_row(scope.sources[keys[index]]):
-                links.join_all(keys[index])  # conditioned, explicit CROSS, LATERAL, a function or a single row
-        if _one_row(scope.sources[keys[0]]) or not _relation(items[0]):
+            if not _implicit(join, ctx) or not _relation(item):
+                links.join_all(keys[index])
+        if not _relation(items[0]):
             links.join_all(keys[0])
+        for condition in conditions:
+            tables = _own_qualifiers(condition)
+            if tables is not None:
+                links.link([t for t in tables if t in links.parent])
+        if links.connected():
+            return None
+        scope = ctx.scope_of(node)
+        if scope is None or scope.expression is not node or any(k not in scope.sources for k in keys):
+            return None
+        for key in keys:
+            if _one_row(scope.sources[key]):
+                links.join_all(key)  # a derived table or CTE of one row
         for condition in conditions:
             referenced = _referenced(ctx, condition, scope, keys)
             if referenced is None:
@@ -119,28 +129,6 @@ def _aggregate(node) -> bool:
         return False
     children = list(node.iter_expressions())
     return bool(children) and all(_aggregate(c) for c in children)
-
-
-def _linked_by_name(ctx, source, joins, conditions) -> bool:
-    """True when the FROM items are connected using only what the syntax shows: joins with a
-    condition, and conditions whose own columns are qualified. The full check below can only
-    find more links than this (it also places columns through scopes and the schema), so a
-    connected answer here is its answer too."""
-    items = [source.this, *(j.this for j in joins)]
-    keys = [item.alias_or_name for item in items]
-    if len(set(keys)) != len(keys):
-        return False
-    links = _Links(keys)
-    for index, (item, join) in enumerate(zip(items[1:], joins), start=1):
-        if not _implicit(join, ctx) or not _relation(item):
-            links.join_all(keys[index])
-    if not _relation(items[0]):
-        links.join_all(keys[0])
-    for condition in conditions:
-        tables = _own_qualifiers(condition)
-        if tables is not None:
-            links.link([t for t in tables if t in links.parent])
-    return links.connected()
 
 
 def _own_qualifiers(condition) -> set | None:

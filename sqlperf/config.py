@@ -158,7 +158,8 @@ def _may_configure_sqlperf(text: str) -> bool:
         if "=" not in code:
             continue
         key, value = line.split("=", 1)
-        depth = max(code.split("=", 1)[1].count("[") - code.split("=", 1)[1].count("]"), 0)
+        code_value = code.split("=", 1)[1]
+        depth = max(code_value.count("[") - code_value.count("]"), 0)
         key = _UNQUOTE.sub("", key)
         full = f"{table}.{key}" if table else key
         if full == "tool.sqlperf" or full.startswith("tool.sqlperf.") or (full == "tool" and "sqlperf" in value):
