@@ -31,7 +31,7 @@ def discover(paths: list[str | Path], settings: Settings) -> tuple[list[tuple[Pa
     """
     found: dict[str, Path] = {}
     errors: list[str] = []
-    cwd = Path.cwd().resolve()
+    cwd_prefix = str(Path.cwd().resolve()).rstrip(os.sep) + os.sep
     included, excluded = _matcher(settings.include), _matcher(settings.exclude)
     for raw in paths:
         path = Path(raw)
@@ -40,7 +40,6 @@ def discover(paths: list[str | Path], settings: Settings) -> tuple[list[tuple[Pa
         elif path.is_dir():
             # Plain strings until a file is kept: a Path per directory entry costs a warm run
             # more than reading its cache.
-            cwd_prefix = str(cwd).rstrip(os.sep) + os.sep
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not excluded(d))
                 real_root = None

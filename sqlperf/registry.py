@@ -12,9 +12,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlperf.entrypoints import BUILTIN_PACK as _BUILTIN_PACK
-from sqlperf.entrypoints import ENTRY_POINT_GROUP
-from sqlperf.entrypoints import entry_points as _entry_points
+from sqlperf.entrypoints import BUILTIN_PACK, ENTRY_POINT_GROUP, entry_points
 from sqlperf.rule import Rule
 
 
@@ -84,11 +82,11 @@ def rules_from(target, errors: list[str] | None = None) -> list[type[Rule]]:
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
     registry = Registry()
-    points = _entry_points(ENTRY_POINT_GROUP)
+    points = entry_points(ENTRY_POINT_GROUP)
     # Running from a source tree without installed metadata still gets the built-in rules.
-    if not any(ep.value == _BUILTIN_PACK for ep in points):
-        _load_pack(registry, "builtin", lambda: importlib.import_module(_BUILTIN_PACK))
-    for ep in sorted(points, key=lambda e: (e.value != _BUILTIN_PACK, e.name)):
+    if not any(ep.value == BUILTIN_PACK for ep in points):
+        _load_pack(registry, "builtin", lambda: importlib.import_module(BUILTIN_PACK))
+    for ep in sorted(points, key=lambda e: (e.value != BUILTIN_PACK, e.name)):
         _load_pack(registry, ep.name, ep.load)
     return registry
 

@@ -175,7 +175,6 @@ _WORKER: dict = {}
 
 def _start_worker(settings: Settings, schema, cache) -> None:
     from sqlperf.engine import Linter
-
     from sqlperf.gcpolicy import freeze_imports
 
     # Rules are built once per worker, not per file.
