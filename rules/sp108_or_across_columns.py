@@ -1,12 +1,11 @@
 from sqlglot import exp
 
 from sqlperf.analysis import (
-    RANGE_COMPARISONS,
     bare_column,
     chain_operands,
     filters_rows,
     from_derived_table,
-    is_constant,
+    indexable_column,
     shown,
 )
 from sqlperf.rule import Applicability, Fix, Rule
@@ -40,8 +39,8 @@ class OrAcrossColumns(Rule):
     SELECT id FROM tickets WHERE assignee_id = 42 AND (status = 'open') IS NOT TRUE;
     ```
     `IS NOT TRUE` keeps rows the first branch already returned out of the second, NULLs
-    included. Verify with `--verify`: with an index on each column, PostgreSQL's BitmapOr may
-    already be good enough.
+    included. Without a schema sqlperf cannot see whether each column has an index: `--verify`
+    shows whether the planner merges index lookups (a BitmapOr) or scans.
     """
 
     code = "SP108"
@@ -56,7 +55,7 @@ class OrAcrossColumns(Rule):
         branches = chain_operands(node, exp.Or, unwrap=True)
         columns = []
         for branch in branches:
-            column = _filtered_column(branch)
+            column = indexable_column(branch)
             if column is None:
                 return None
             columns.append(column)
@@ -71,6 +70,8 @@ class OrAcrossColumns(Rule):
         if table is None or any(from_derived_table(ctx, c) for c in columns):
             return None
         if _driven_by_other_filter(ctx, node, table, {c.name.lower() for c in columns}):
+            return None
+        if _each_column_indexed(ctx, columns):
             return None
         names = list(dict.fromkeys(c.name for c in columns))
         label = table[1]
@@ -95,27 +96,6 @@ def _outer(node):
     return parent
 
 
-def _filtered_column(branch) -> exp.Column | None:
-    """The column of a predicate an index on that column could serve on its own; None otherwise."""
-    if isinstance(branch, RANGE_COMPARISONS):
-        for side, other in ((branch.this, branch.expression), (branch.expression, branch.this)):
-            column = bare_column(side)
-            if column is not None and is_constant(other):
-                return column
-        return None
-    if isinstance(branch, exp.In):
-        column = bare_column(branch.this)
-        if branch.args.get("query") is not None or not branch.expressions:
-            return None
-        return column if column is not None and all(is_constant(e) for e in branch.expressions) else None
-    if isinstance(branch, exp.Between):
-        column = bare_column(branch.this)
-        return column if column is not None and is_constant(branch.args["low"]) and is_constant(branch.args["high"]) else None
-    if isinstance(branch, exp.Is) and isinstance(branch.expression, exp.Null):
-        return bare_column(branch.this)
-    return None
-
-
 def _one_table(ctx, columns) -> tuple[str, str] | None:
     """(source key, readable name) of the one table every column belongs to; None when they differ.
 
@@ -135,6 +115,21 @@ def _one_table(ctx, columns) -> tuple[str, str] | None:
     if len(keys) != 1:
         return None
     return next(iter(keys)), label
+
+
+def _each_column_indexed(ctx, columns) -> bool:
+    """The schema shows a usable btree index leading with each column: the lookups can be merged."""
+    if ctx.schema is None:
+        return False
+    table = ctx.resolve_column(columns[0]).table
+    if table is None:
+        return False
+    from sqlperf.schema.advice import index_usable
+
+    return all(
+        any(index.method == "btree" and index_usable(index) for index in table.indexes_leading_with(column.name))
+        for column in columns
+    )
 
 
 def _driven_by_other_filter(ctx, node, table, or_columns) -> bool:
@@ -158,7 +153,7 @@ def _driving_columns(conjunct) -> list[exp.Column]:
         left, right = bare_column(conjunct.this), bare_column(conjunct.expression)
         if left is not None and right is not None:
             return [left, right] if left.table != right.table else []
-    column = _filtered_column(conjunct)
+    column = indexable_column(conjunct)
     return [column] if column is not None else []
 
 

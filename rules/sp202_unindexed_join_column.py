@@ -17,8 +17,9 @@ class UnindexedJoinColumn(Rule):
     indexed automatically in PostgreSQL.
 
     The join stays quiet when the many side is already narrowed by an indexed filter of its
-    own (the plan drives from it), when both or neither side is unique (no clear many side),
-    and when the many side's row estimate is below the `min_rows` option (default 1000).
+    own (the plan drives from it), when its join key is also compared with a constant (SP201
+    reports that filter, with the same index), when both or neither side is unique (no clear
+    many side), and when the many side's row estimate is below the `min_rows` option (default 1000).
 
     ## Example
     ```sql
@@ -73,6 +74,8 @@ class UnindexedJoinColumn(Rule):
                 continue
             if _leads_any(table, many_cols, usage.conjuncts) or leads_usable_index(table, usage, many):
                 continue
+            if {c.name.lower() for c in many_cols} <= {f.column.lower() for f in usage.filters_on(many, ("eq",))}:
+                continue  # the key is also compared with a constant: SP201 reports it, with the same index
             advice = suggest_index(table, equality=[c.name for c in many_cols], conjuncts=usage.conjuncts)
             if advice is None:
                 continue

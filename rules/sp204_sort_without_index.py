@@ -17,7 +17,11 @@ class SortWithoutIndex(Rule):
 
     Only single-table queries with plain column sort keys and a LIMIT are judged; a query
     whose filter lacks an index is reported by SP201, whose suggestion already includes the
-    sort columns. Tables whose row estimate is below the `min_rows` option (default 1000)
+    sort columns. Not reported either when the filter pins at most one row (equality on a
+    unique key), when it is an `OR` of lookups each served by an index (the few rows found are
+    sorted), or, outside MySQL, when an index gives every sort key but trailing ones that only
+    break ties (`ORDER BY created_at DESC, id`: PostgreSQL and SQLite sort each run of equal
+    `created_at` values as they read them; MySQL sorts every matching row again). Tables whose row estimate is below the `min_rows` option (default 1000)
     are skipped.
 
     ## Example
@@ -63,8 +67,10 @@ class SortWithoutIndex(Rule):
         if filters and not leads_usable_index(table, usage, alias):
             return None  # SP201's finding, with the sort columns in its suggestion
         equal = {fold(f.column) for f in usage.filters_on(alias, ("eq",))}
+        if table.pins_one_row(equal) or _index_lookups(ctx, usage, scope, alias, table):
+            return None  # only the few rows the lookups find are sorted
         order = [(c.name, desc) for _, c, desc in usage.order if fold(c.name) not in equal]
-        if not order or _served(table, equal, order, usage.conjuncts):
+        if not order or _served(table, equal, order, usage.conjuncts, partly=ctx.dialect != "mysql"):
             return None
         equality = [f.column for f in usage.filters_on(alias, ("eq",))]
         advice = suggest_index(table, equality=equality, order=order, conjuncts=usage.conjuncts)
@@ -88,10 +94,12 @@ def _aggregates(select: exp.Select) -> bool:
     return any(e.find(exp.AggFunc) for e in select.expressions)
 
 
-def _served(table, equal: set[str], order: list[tuple[str, bool]], conjuncts) -> bool:
+def _served(table, equal: set[str], order: list[tuple[str, bool]], conjuncts, partly: bool) -> bool:
     """Some btree index, after a prefix of equality-fixed columns, lists the sort keys in order.
 
     A btree scans both ways, so the directions must all match the index or all be reversed.
+    With ``partly``, the index may stop short of trailing sort keys that only break ties: keys
+    that, with the equality-fixed columns, make up a unique key (``ORDER BY created_at DESC, id``).
     """
     from sqlperf.schema.advice import entry_matches, index_usable
     from sqlperf.schema.model import fold
@@ -103,12 +111,40 @@ def _served(table, equal: set[str], order: list[tuple[str, bool]], conjuncts) ->
         while skip < len(index.columns) and not index.is_expression(skip) and fold(index.columns[skip]) in equal:
             skip += 1
         for start in range(0, skip + 1):
-            if not all(entry_matches(index, start + i, name) for i, (name, _) in enumerate(order)):
-                continue
-            flags = [
-                (index.descending[start + i] if start + i < len(index.descending) else False) != desc
-                for i, (_, desc) in enumerate(order)
-            ]
-            if all(flags) or not any(flags):
-                return True
+            matched = 0
+            while matched < len(order) and entry_matches(index, start + matched, order[matched][0]):
+                matched += 1
+            for given in range(matched, 0, -1):
+                rest = {fold(name) for name, _ in order[given:]}
+                if rest and not (partly and table.pins_one_row(rest | equal)):
+                    continue
+                flags = [
+                    (index.descending[start + i] if start + i < len(index.descending) else False) != desc
+                    for i, (_, desc) in enumerate(order[:given])
+                ]
+                if all(flags) or not any(flags):
+                    return True
+    return False
+
+
+def _index_lookups(ctx, usage, scope, alias: str, table) -> bool:
+    """A condition like ``did = ? OR baseid = ?`` whose every branch an index of ``alias`` serves:
+    the planner fetches the matching rows by index and merges them, and no single index can also
+    give them in the sort order."""
+    from sqlperf.analysis import chain_operands, indexable_column, unparen
+    from sqlperf.schema.advice import index_usable
+    from sqlperf.schema.usage import resolve_alias
+
+    for predicate in usage.predicates:
+        predicate = unparen(predicate)
+        if not isinstance(predicate, exp.Or):
+            continue
+        columns = [indexable_column(branch) for branch in chain_operands(predicate, exp.Or, unwrap=True)]
+        if all(
+            column is not None
+            and resolve_alias(usage, scope, column) == alias
+            and any(ix.method == "btree" and index_usable(ix) for ix in table.indexes_leading_with(column.name))
+            for column in columns
+        ):
+            return True
     return False

@@ -167,8 +167,7 @@ def _joined_on_unique_key(ctx, node, scope, key) -> bool:
     table = ctx.schema.table(source.name, source.db or None) if ctx.schema is not None and isinstance(source, exp.Table) else None
     if table is None:
         return "id" in equated
-    keys = [table.primary_key, *table.unique, *([ix.columns for ix in table.indexes if ix.unique])]
-    return any(k and {c.lower() for c in k} <= equated for k in keys)
+    return table.pins_one_row(equated)
 
 
 def _semi_join(ctx, node, kept) -> str | None:

@@ -23,8 +23,10 @@ class LimitWithoutOrder(Rule):
     Not reported where order cannot matter: `LIMIT 1` inside `EXISTS`, a query that returns a
     single aggregate row (`SELECT count(*) FROM t LIMIT 1`), a query that selects only
     constants (`SELECT 1 FROM t WHERE ... LIMIT 1`), a lookup by the whole primary key,
-    `LIMIT 0`, a work-queue pick with `FOR UPDATE SKIP LOCKED`, and a query over one derived
-    table that is itself ordered.
+    `LIMIT 0`, a work-queue pick with `FOR UPDATE SKIP LOCKED`, a query over one derived
+    table that is itself ordered, and `LIMIT 1` on a whole table with no filter (a one-row
+    settings table, or any row at all: SQLAlchemy's `session.query(Setting).first()`; captured
+    at run time, a `LIMIT ?` that was bound to 1 counts as `LIMIT 1`).
 
     ## Example
     ```sql
@@ -53,6 +55,9 @@ class LimitWithoutOrder(Rule):
             return None  # LIMIT 0 returns no row: used to learn a result's shape
         if _under_exists(node) or _order_cannot_matter(node) or _at_most_one_row(ctx, node):
             return None
+        unfiltered = _unfiltered_table(node)
+        if unfiltered and _one_row_asked(node):
+            return None  # `SELECT * FROM settings LIMIT 1`: the table's row, or any row, is what is asked
         start, end = ctx.span(limit)
         keyword = keyword_before(ctx.statement.tokens, start, _KEYWORDS, skip=_FETCH_WORDS)
         if keyword is not None:
@@ -65,7 +70,33 @@ class LimitWithoutOrder(Rule):
             "changes whenever the plan does."
         )
         help_text = "add an ORDER BY that ends with a unique key, e.g. ORDER BY id"
-        return [widen_to(ctx, ctx.finding(self, limit, message, help_text, data={"tables": tables}), start)]
+        # "unfiltered": the capture knows the LIMIT a placeholder stood for, and treats one row as above.
+        data = {"tables": tables, "unfiltered": unfiltered}
+        return [widen_to(ctx, ctx.finding(self, limit, message, help_text, data=data), start)]
+
+
+def _unfiltered_table(node) -> bool:
+    """The statement itself reads one table whole: no WHERE, join or grouping. (A subquery's
+    arbitrary row feeds a comparison, so there the row chosen does matter.)"""
+    if not isinstance(node, exp.Select) or node.parent is not None:
+        return False
+    if node.args.get("joins") or node.args.get("where") is not None:
+        return False
+    if node.args.get("group") is not None or node.args.get("having") is not None:
+        return False
+    source = node.args.get("from_")
+    return source is not None and isinstance(source.this, exp.Table)
+
+
+def _one_row_asked(node) -> bool:
+    """``LIMIT 1`` (``FETCH FIRST 1 ROW``, ``TOP 1``) with no OFFSET past the first row."""
+    limit = node.args.get("limit")
+    if limit is None:
+        return False
+    count = limit.args.get("expression") if isinstance(limit, exp.Limit) else limit.args.get("count")
+    offset = node.args.get("offset")
+    skipped = literal_value(offset.args.get("expression")) if offset is not None else 0
+    return literal_value(count) == 1 and skipped in (0, "0")
 
 
 def _under_exists(node) -> bool:
@@ -145,8 +176,7 @@ def _at_most_one_row(ctx, node) -> bool:
     schema_table = ctx.schema.table(table.name, table.db or None) if ctx.schema is not None else None
     if schema_table is None:
         return "id" in pinned
-    keys = [schema_table.primary_key, *schema_table.unique, *(ix.columns for ix in schema_table.indexes if ix.unique and not ix.where)]
-    return any(k and {c.lower() for c in k} <= pinned for k in keys)
+    return schema_table.pins_one_row(pinned)
 
 
 def _one_row_source(item) -> bool:

@@ -207,6 +207,28 @@ def bare_column(node: exp.Expression | None) -> exp.Column | None:
     return None
 
 
+def indexable_column(branch: exp.Expression) -> exp.Column | None:
+    """The column of a predicate an index on that column could serve on its own: ``col = 5``,
+    ``col > ?``, ``col IN (1, 2)``, ``col BETWEEN ? AND ?``, ``col IS NULL``; None otherwise."""
+    if isinstance(branch, RANGE_COMPARISONS):
+        for side, other in ((branch.this, branch.expression), (branch.expression, branch.this)):
+            column = bare_column(side)
+            if column is not None and is_constant(other):
+                return column
+        return None
+    if isinstance(branch, exp.In):
+        column = bare_column(branch.this)
+        if branch.args.get("query") is not None or not branch.expressions:
+            return None
+        return column if column is not None and all(is_constant(e) for e in branch.expressions) else None
+    if isinstance(branch, exp.Between):
+        column = bare_column(branch.this)
+        return column if column is not None and is_constant(branch.args["low"]) and is_constant(branch.args["high"]) else None
+    if isinstance(branch, exp.Is) and isinstance(branch.expression, exp.Null):
+        return bare_column(branch.this)
+    return None
+
+
 def compared_operands(node: exp.Expression) -> list[tuple[exp.Expression, list[exp.Expression]]]:
     """Each operand of a comparison, BETWEEN or IN (list) with the operands it is compared to."""
     if isinstance(node, exp.Between):

@@ -86,6 +86,16 @@ class Table:
                 implied.append(Index(f"{self.name}_{'_'.join(cols)}_key", self.name, list(cols), unique=True, constraint=True))
         return implied + list(self.indexes)
 
+    def pins_one_row(self, columns: set[str]) -> bool:
+        """Equality on ``columns`` (folded names) covers a whole unique key: at most one row matches.
+
+        Keys are the primary key, UNIQUE constraints and unique indexes on plain columns; a
+        partial unique index does not count (rows outside its predicate may repeat the values).
+        """
+        keys = [self.primary_key, *self.unique]
+        keys += [ix.columns for ix in self.indexes if ix.unique and not ix.where and not any(ix.expressions)]
+        return any(key and {fold(c) for c in key} <= columns for key in keys)
+
     def indexes_leading_with(self, column: str) -> list[Index]:
         col = fold(column)
         return [ix for ix in self.all_indexes() if ix.columns and not ix.is_expression(0) and fold(ix.columns[0]) == col]

@@ -72,6 +72,9 @@ class QueryUsage:
     order: list[tuple[str, exp.Column, bool]] = field(default_factory=list)  # (alias, column, desc)
     order_complete: bool = False  # every ORDER BY item is a plain column of a base table
     has_limit: bool = False
+    # alias -> columns the enclosing query joins this derived table's body on with `=`: once the
+    # planner pulls the subquery up, a nested loop looks them up like equality filters.
+    joined_outside: dict[str, set[str]] = field(default_factory=dict)
 
     @cached_property
     def conjuncts(self) -> LazyConjuncts:
@@ -122,6 +125,7 @@ def _analyse(ctx, select: exp.Expression) -> QueryUsage | None:
         usage.predicates.append(predicate)
         _classify(usage, scope, predicate)
     _read_order(usage, scope, select)
+    _read_outer_join_keys(usage, scope, select)
     usage.has_limit = isinstance(select, exp.Select) and bool(select.args.get("limit") or select.args.get("fetch"))
     return usage
 
@@ -216,6 +220,38 @@ def _add_expression_filter(usage: QueryUsage, scope, expression: exp.Expression)
         usage.expression_filters.setdefault(aliases.pop(), []).append(normalize_node(expression))
 
 
+def _read_outer_join_keys(usage: QueryUsage, scope, select: exp.Expression) -> None:
+    """``JOIN (SELECT model_id, ... FROM params WHERE ...) AS p ON m.model_id = p.model_id``:
+    the body's ``params.model_id`` is fixed, per outer row, by the join."""
+    derived = select.parent
+    if not isinstance(select, exp.Select) or not isinstance(derived, exp.Subquery) or not derived.alias:
+        return
+    outer = derived.parent
+    while outer is not None and not isinstance(outer, exp.Select):
+        outer = outer.parent
+    if outer is None:
+        return
+    conditions = [join.args.get("on") for join in outer.args.get("joins") or []]
+    where = outer.args.get("where")
+    conditions.append(where.this if where is not None else None)
+    joined = set()
+    for condition in conditions:
+        for predicate in chain_operands(condition, exp.And, unwrap=True) if condition is not None else ():
+            if not isinstance(predicate, exp.EQ):
+                continue
+            left, right = _bare(predicate.left), _bare(predicate.right)
+            if isinstance(left, exp.Column) and isinstance(right, exp.Column):
+                for mine, other in ((left, right), (right, left)):
+                    if mine.table == derived.alias and other.table != derived.alias:
+                        joined.add(mine.name)
+    for projection in select.expressions:
+        if projection.alias_or_name in joined:
+            column = _bare(projection.unalias())
+            alias = resolve_alias(usage, scope, column) if isinstance(column, exp.Column) else None
+            if alias is not None:
+                usage.joined_outside.setdefault(alias, set()).add(fold(column.name))
+
+
 def _read_order(usage: QueryUsage, scope, select: exp.Expression) -> None:
     order = select.args.get("order")
     if order is None or not isinstance(select, exp.Select):
@@ -232,11 +268,12 @@ def _read_order(usage: QueryUsage, scope, select: exp.Expression) -> None:
 
 
 def leads_usable_index(table: Table, usage: QueryUsage, alias: str) -> bool:
-    """Whether some filter of ``alias`` (column or expression) leads an index the query can use."""
+    """Whether some filter of ``alias`` (column or expression), or a key the enclosing query joins
+    its derived table on, leads an index the query can use."""
     from sqlperf.schema.advice import index_usable
     from sqlperf.schema.normalize import normalize_expression
 
-    columns = {fold(f.column) for f in usage.filters_on(alias)}
+    columns = {fold(f.column) for f in usage.filters_on(alias)} | usage.joined_outside.get(alias, set())
     expressions = set(usage.expression_filters.get(alias, ()))
     for index in table.all_indexes():
         if not index.columns or not index_usable(index, usage.conjuncts):
