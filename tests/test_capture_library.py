@@ -183,6 +183,32 @@ def test_static_findings_are_located_at_the_call_site_with_the_models_schema(ses
     assert quiet.findings == []
 
 
+def test_first_on_a_whole_table_is_not_a_page_without_order(session):
+    """``query(Tag).first()`` sends ``LIMIT ? OFFSET ?``: bound to 1 and 0 it asks for any one row
+    (SP307 silent); the same text bound to a page size, or past the first row, is a page."""
+    from sqlalchemy import select
+
+    from demo_app.models import Tag
+
+    def static(result):
+        return [(f.code, f.line) for f in result.findings if f.code != "SP502"]
+
+    with sqlperf.capture(select=["SP307"]) as first_only:
+        session.query(Tag).first()
+    assert static(first_only) == []
+    with sqlperf.capture(select=["SP307"]) as pages:
+        session.query(Tag).first()
+        session.query(Tag).limit(5).all()  # the page: the same SQL text as .first()'s
+        session.scalars(select(Tag).limit(5)).all()  # the same page in 2.0 style: another text
+    assert static(pages) == [
+        ("SP307", line_of("session.query(Tag).limit(5).all()", Path(__file__))),
+        ("SP307", line_of("session.scalars(select(Tag).limit(5)).all()", Path(__file__))),
+    ]
+    with sqlperf.capture(select=["SP307"]) as skipped:
+        session.query(Tag).offset(3).first()  # the fourth row: which one depends on the plan
+    assert static(skipped) == [("SP307", line_of("session.query(Tag).offset(3).first()", Path(__file__)))]
+
+
 def test_code_an_installed_package_compiled_from_a_string_is_not_the_call_site(session, tmp_path, monkeypatch):
     # Found on MLflow: alembic's ``context.run_migrations()`` is a proxy that alembic compiles
     # with exec(); its frame is "<string>", which the call site named ("<string>:8 in

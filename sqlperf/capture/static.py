@@ -159,8 +159,42 @@ def static_findings(
     findings: list[Finding] = []
     for (text, dialect), statement in distinct.items():
         for found in _lint(text, sqlglot_dialect(dialect), schema, select):
+            if found.code == "SP307" and found.data.get("unfiltered"):
+                # The rule saw `LIMIT ?`; the executions say what it stood for.
+                statement = _page_not_one_row([s for s in statements if s.text == text and s.allowed is None])
+                if statement is None:
+                    continue
             findings.append(_relocate(found, statement, root))
     return findings
+
+
+def _page_not_one_row(executions: list[CapturedStatement]) -> CapturedStatement | None:
+    """The first execution that did not ask for the first row alone (``.first()`` binds LIMIT 1)."""
+    for execution in executions:
+        if _bound(execution, "_limit_clause") != 1 or _bound(execution, "_offset_clause") not in (0, None):
+            return execution
+    return None
+
+
+_UNKNOWN = object()
+
+
+def _bound(statement: CapturedStatement, clause_name: str):
+    """The value this execution bound to the statement's LIMIT or OFFSET parameter: None when
+    the statement has no such clause, ``_UNKNOWN`` when it cannot be told."""
+    compiled = statement.compiled
+    clause = getattr(getattr(compiled, "statement", None), clause_name, None)
+    if clause is None:
+        return None
+    try:
+        name = compiled.bind_names.get(clause)
+        parameters = statement.parameters
+        if isinstance(parameters, dict):
+            return parameters.get(name, _UNKNOWN)
+        positions = compiled.positiontup or []
+        return parameters[positions.index(name)] if name in positions else _UNKNOWN
+    except Exception:  # a construct or driver this does not know: no claim about the value
+        return _UNKNOWN
 
 
 def _relocate(found: Finding, statement: CapturedStatement, root) -> Finding:
