@@ -2,8 +2,10 @@
 
 Installed means active in ``warn`` mode: every test's SQLAlchemy statements are captured
 and a summary is printed at the end, only when something was found. ``--sqlperf=fail``
-fails the tests that ran an N+1, a duplicate query, a row-by-row write, a blown query
-budget or a statement the static rules object to; ``--sqlperf=off`` turns it all off.
+fails the tests that ran an N+1, a duplicate query, a row-by-row write or blew a query
+budget; ``--sqlperf=off`` turns it all off. What the static rules say of the captured
+statements is listed too, and fails tests only with ``--sqlperf-static=fail``: an unindexed
+filter is a fact about production's data, which a test's few rows cannot show.
 
 Sections: options, markers, hooks (per test, then per session), fixtures. The meaning of
 a test's capture lives in ``sqlperf.capture.testing``; this module only wires it to pytest.
@@ -21,6 +23,8 @@ import pytest
 
 # -- options ------------------------------------------------------------------------------------
 MODES = ("off", "warn", "fail")
+STATIC = ("off", "warn", "fail")
+_STATIC_WORDS = {"false": "off", "no": "off", "0": "off", "true": "warn", "yes": "warn", "on": "warn", "1": "warn"}
 _INTS = {  # option -> (ini key, default, help)
     "n_plus_one_threshold": ("sqlperf_n_plus_one_threshold", 2, "repetitions of one statement shape from one loop that are still fine (SP501)"),
     "duplicate_threshold": ("sqlperf_duplicate_threshold", 1, "identical executions that are still fine (SP502)"),
@@ -38,9 +42,10 @@ def pytest_addoption(parser) -> None:
         group.addoption(f"--sqlperf-{name.replace('_', '-')}", dest=f"sqlperf_{name}", type=int, default=None,
                         metavar="N", help=f"{text} (default: {default})")
         parser.addini(ini, f"{text} (default: {default})", default=None if default is None else str(default))
-    group.addoption("--sqlperf-static", dest="sqlperf_static", choices=("on", "off"), default=None,
-                    help="run the static rules on each distinct captured statement (default: on)")
-    parser.addini("sqlperf_static", "run the static rules on captured statements (default: true)", type="bool", default=True)
+    group.addoption("--sqlperf-static", dest="sqlperf_static", choices=STATIC, default=None,
+                    help="the static rules on each distinct captured statement: off, warn (listed in the "
+                         "summary, the default) or fail (in --sqlperf=fail, fail the test like the runtime findings)")
+    parser.addini("sqlperf_static", "static rules on captured statements: off, warn or fail (default: warn)", default="warn")
     group.addoption("--sqlperf-ignore", dest="sqlperf_ignore", default=None, metavar="CODES",
                     help="comma-separated rule codes never reported, e.g. SP201,SP502")
     parser.addini("sqlperf_ignore", "rule codes never reported", type="args", default=[])
@@ -67,7 +72,7 @@ class Settings:
     duplicate_threshold: int
     row_by_row_threshold: int
     max_queries: int | None
-    static: bool
+    static: str  # off, warn or fail
     ignore: tuple[str, ...]
     include_fixtures: bool
     include_test_code: bool
@@ -83,7 +88,7 @@ class Settings:
             f"duplicates={self.duplicate_threshold}",
             f"row-by-row={self.row_by_row_threshold}",
             f"max queries={budget}",
-            f"static rules={'on' if self.static else 'off'}",
+            f"static rules={self.static}",
             f"fixtures={'counted' if self.include_fixtures else 'not counted'}",
         ]
         if self.ignore:
@@ -115,8 +120,10 @@ def _read_settings(config) -> Settings:
             raise pytest.UsageError(f"{ini} must be a whole number, got {value!r}") from None
         if numbers[name] < 0:
             raise pytest.UsageError(f"{ini} must not be negative, got {value}")
-    static = config.getoption("sqlperf_static")
-    static = config.getini("sqlperf_static") if static is None else static == "on"
+    static = pick("sqlperf_static", "sqlperf_static")
+    static = _STATIC_WORDS.get(str(static).strip().lower(), str(static).strip().lower())
+    if static not in STATIC:
+        raise pytest.UsageError(f"sqlperf_static must be one of {', '.join(STATIC)}, got {static!r}")
     ignore = config.getoption("sqlperf_ignore")
     codes = ignore.split(",") if ignore is not None else config.getini("sqlperf_ignore")
     base = config.invocation_params.dir
@@ -135,7 +142,7 @@ def _read_settings(config) -> Settings:
         duplicate_threshold=1 if numbers["duplicate_threshold"] is None else numbers["duplicate_threshold"],
         row_by_row_threshold=2 if numbers["row_by_row_threshold"] is None else numbers["row_by_row_threshold"],
         max_queries=numbers["max_queries"],
-        static=bool(static),
+        static=static,
         ignore=tuple(c.strip().upper() for c in codes if c.strip()),
         include_fixtures=flags["include_fixtures"],
         include_test_code=flags["include_test_code"],
@@ -239,7 +246,7 @@ def _new_test_capture(item):
         duplicate_threshold=settings.duplicate_threshold,
         row_by_row_threshold=settings.row_by_row_threshold,
         max_queries=marker.get("max_queries", settings.max_queries),
-        static=settings.static,
+        static=settings.static != "off",
         ignore=settings.ignore,
         root=item.config.rootpath,
     )
@@ -283,8 +290,11 @@ def pytest_runtest_call(item):
     if settings.mode != "off":
         new, known = test.judge()
         item.stash[_judged_key] = (new, known, len(test.scope.statements))
-        if raised is None and new and settings.mode == "fail" and not settings.update_baseline:
-            pytest.fail(test.failure_text(new, item.config.get_verbosity() > 0), pytrace=False)
+        from sqlperf.capture.summary import is_runtime
+
+        failing = new if settings.static == "fail" else [f for f in new if is_runtime(f)]
+        if raised is None and failing and settings.mode == "fail" and not settings.update_baseline:
+            pytest.fail(test.failure_text(failing, item.config.get_verbosity() > 0), pytrace=False)
     if raised is not None:
         raise raised
     return result
@@ -367,6 +377,8 @@ class _SessionReport:
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         found = self.found
+        from sqlperf.capture.summary import is_runtime
+
         if self.is_worker or (not found.entries and not self.written):
             return
         terminalreporter.section("sqlperf")
@@ -376,8 +388,14 @@ class _SessionReport:
             new = sum(1 for e in found.entries.values() if not e.baselined)
             known = len(found.entries) - new
             tests = len({t for e in found.entries.values() for t in e.tests})
+            static = sum(1 for e in found.entries.values() if not e.baselined and not is_runtime(e.finding))
             if self.settings.update_baseline:
                 what = "recorded in the baseline"
+            elif self.settings.mode == "fail" and static and self.settings.static != "fail":
+                what = "static rules' findings only, listed (--sqlperf-static=fail fails the tests on them)"
+                if new > static:
+                    what = (f"the tests that ran the {new - static} runtime one(s) failed; the {static} from the "
+                            "static rules are listed only (--sqlperf-static=fail fails on them too)")
             elif self.settings.mode == "fail":
                 what = "the tests that ran them failed"
             else:

@@ -46,6 +46,12 @@ def finding_from_dict(data: dict) -> Finding:
     )
 
 
+def is_runtime(finding: Finding) -> bool:
+    """SP5xx: what the run itself showed (N+1, duplicates, row-by-row writes, budgets). The
+    rest is what the static rules say of the captured SQL: advice about production's data."""
+    return finding.code.startswith("SP5")
+
+
 def site_key(finding: Finding) -> tuple:
     return (finding.code, finding.path, finding.line)
 
