@@ -99,7 +99,8 @@ def test_fixed(session):
 def test_unindexed_filter(session):
     views.authors_by_email(session, "a1@example.org")
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--sqlperf=fail")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--sqlperf=fail",
+                                         "--sqlperf-static=fail")
     result.assert_outcomes(failed=2, passed=1)
     line = line_of('"comments": len(post.comments)} for post in posts]')
     result.stdout.fnmatch_lines([
