@@ -18,11 +18,11 @@ class SortWithoutIndex(Rule):
     Only single-table queries with plain column sort keys and a LIMIT are judged; a query
     whose filter lacks an index is reported by SP201, whose suggestion already includes the
     sort columns. Not reported either when the filter pins at most one row (equality on a
-    unique key), when it is an `OR` of lookups each served by an index (the few rows found are
-    sorted), or, outside MySQL, when an index gives every sort key but trailing ones that only
-    break ties (`ORDER BY created_at DESC, id`: PostgreSQL and SQLite sort each run of equal
-    `created_at` values as they read them; MySQL sorts every matching row again). Tables whose row estimate is below the `min_rows` option (default 1000)
-    are skipped.
+    unique key), when it is an `OR` of lookups each served by an index (the few rows found
+    are sorted), or, outside MySQL, when an index gives every sort key but trailing ones that
+    only break ties (`ORDER BY created_at DESC, id`: PostgreSQL and SQLite sort each run of
+    equal `created_at` values as they read them; MySQL sorts every matching row again).
+    Tables whose row estimate is below the `min_rows` option (default 1000) are skipped.
 
     ## Example
     ```sql

@@ -17,7 +17,11 @@ class IndexColumnOrder(Rule):
     PostgreSQL 18 can sometimes skip-scan such an index when the first column has few
     distinct values, but that is the planner's bet, not a plan to rely on.
 
-    Tables whose row estimate is below the `min_rows` option (default 1000) are skipped.
+    A derived table joined on the leading column (`JOIN (SELECT model_id, ... FROM params
+    WHERE param_key = ?) p ON p.model_id = m.model_id`) counts as filtering it: the planner
+    merges such a body into the join and looks both columns up per row. A body it cannot
+    merge (grouping, DISTINCT, LIMIT, a window function) is judged on its own. Tables whose
+    row estimate is below the `min_rows` option (default 1000) are skipped.
 
     ## Example
     ```sql

@@ -222,9 +222,16 @@ def _add_expression_filter(usage: QueryUsage, scope, expression: exp.Expression)
 
 def _read_outer_join_keys(usage: QueryUsage, scope, select: exp.Expression) -> None:
     """``JOIN (SELECT model_id, ... FROM params WHERE ...) AS p ON m.model_id = p.model_id``:
-    the body's ``params.model_id`` is fixed, per outer row, by the join."""
+    the body's ``params.model_id`` is fixed, per outer row, by the join. Only for a body the
+    planner can merge into the outer query: no grouping, DISTINCT, LIMIT or window function."""
     derived = select.parent
     if not isinstance(select, exp.Select) or not isinstance(derived, exp.Subquery) or not derived.alias:
+        return
+    if not isinstance(derived.parent, (exp.From, exp.Join)):
+        return
+    if any(select.args.get(key) for key in ("group", "having", "distinct", "limit", "offset", "fetch")):
+        return
+    if any(projection.find(exp.Window, exp.AggFunc) for projection in select.expressions):
         return
     outer = derived.parent
     while outer is not None and not isinstance(outer, exp.Select):
