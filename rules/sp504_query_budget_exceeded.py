@@ -6,7 +6,8 @@ class QueryBudgetExceeded(Rule):
     Flags a scope (a test, a `sqlperf.capture()` block, a request) that sent more statements
     than its budget: `@pytest.mark.sqlperf(max_queries=N)`, `--sqlperf-max-queries N`, or
     `sqlperf.capture(max_queries=N)`. Statements inside `sqlperf.allow(...)`, transaction
-    control, savepoints and schema introspection do not count.
+    control, savepoints, DDL, schema introspection and migration tools' bookkeeping (the
+    `alembic_version` table) do not count.
 
     ## Why is this bad?
     A budget pins down how much work an endpoint may do. When a change adds a query per row

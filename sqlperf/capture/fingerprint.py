@@ -49,6 +49,8 @@ _CATALOG_WORDS = frozenset(
     sqlite_temp_schema pg_class pg_namespace pg_attribute pg_index pg_type pg_constraint""".split()
 )
 _IGNORED_FUNCTIONS = frozenset({"version", "current_schema", "current_database", "current_setting"})
+# Migration tools' own bookkeeping (Alembic, sqlalchemy-migrate): one row per step, by design.
+_MIGRATION_TABLES = frozenset({"alembic_version", "migrate_version"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Shape:
 
     fingerprint: str
     kind: str  # select / insert / update / delete / other
-    ignored: bool  # transaction control, DDL or introspection: never recorded
+    ignored: bool  # transaction control, DDL, introspection or migration bookkeeping: never recorded
 
     @property
     def digest(self) -> str:
@@ -114,7 +116,7 @@ def _ignored(tokens: list[str]) -> bool:
     if tokens[0] in _IGNORED_LEADS:
         return True
     words = set(tokens)
-    if words & _CATALOG_WORDS:
+    if words & _CATALOG_WORDS or words & _MIGRATION_TABLES:
         return True
     # ``SELECT version()`` and friends: dialect start-up probes, a function call and nothing else.
     return (
