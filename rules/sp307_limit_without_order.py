@@ -24,9 +24,11 @@ class LimitWithoutOrder(Rule):
     single aggregate row (`SELECT count(*) FROM t LIMIT 1`), a query that selects only
     constants (`SELECT 1 FROM t WHERE ... LIMIT 1`), a lookup by the whole primary key,
     `LIMIT 0`, a work-queue pick with `FOR UPDATE SKIP LOCKED`, a query over one derived
-    table that is itself ordered, and `LIMIT 1` on a whole table with no filter (a one-row
-    settings table, or any row at all: SQLAlchemy's `session.query(Setting).first()`; captured
-    at run time, a `LIMIT ?` that was bound to 1 counts as `LIMIT 1`).
+    table that is itself ordered, and a statement that fetches a single row (`LIMIT 1` with no
+    OFFSET past the first row, outside a subquery and a locking read): SQLAlchemy's `.first()`
+    and `scalar_one_or_none()`, an existence check, a one-row settings table. Which row comes
+    back matters for pages, not for "any one of them". Captured at run time, a `LIMIT ?` that
+    was bound to 1 counts as `LIMIT 1`.
 
     ## Example
     ```sql
@@ -55,9 +57,9 @@ class LimitWithoutOrder(Rule):
             return None  # LIMIT 0 returns no row: used to learn a result's shape
         if _under_exists(node) or _order_cannot_matter(node) or _at_most_one_row(ctx, node):
             return None
-        unfiltered = _unfiltered_table(node)
-        if unfiltered and _one_row_asked(node):
-            return None  # `SELECT * FROM settings LIMIT 1`: the table's row, or any row, is what is asked
+        single_row_fetch = _single_row_fetch_allowed(node)
+        if single_row_fetch and _one_row_asked(node):
+            return None  # `.first()`, `scalar_one_or_none()`, an existence check: any one row is asked for
         start, end = ctx.span(limit)
         keyword = keyword_before(ctx.statement.tokens, start, _KEYWORDS, skip=_FETCH_WORDS)
         if keyword is not None:
@@ -70,22 +72,16 @@ class LimitWithoutOrder(Rule):
             "changes whenever the plan does."
         )
         help_text = "add an ORDER BY that ends with a unique key, e.g. ORDER BY id"
-        # "unfiltered": the capture knows the LIMIT a placeholder stood for, and treats one row as above.
-        data = {"tables": tables, "unfiltered": unfiltered}
+        # The capture knows what a `LIMIT ?` stood for, and treats a bound 1 as above.
+        data = {"tables": tables, "single_row_fetch_allowed": single_row_fetch}
         return [widen_to(ctx, ctx.finding(self, limit, message, help_text, data=data), start)]
 
 
-def _unfiltered_table(node) -> bool:
-    """The statement itself reads one table whole: no WHERE, join or grouping. (A subquery's
-    arbitrary row feeds a comparison, so there the row chosen does matter.)"""
-    if not isinstance(node, exp.Select) or node.parent is not None:
-        return False
-    if node.args.get("joins") or node.args.get("where") is not None:
-        return False
-    if node.args.get("group") is not None or node.args.get("having") is not None:
-        return False
-    source = node.args.get("from_")
-    return source is not None and isinstance(source.this, exp.Table)
+def _single_row_fetch_allowed(node) -> bool:
+    """The statement itself, not a subquery (whose arbitrary row would feed a comparison), and
+    not a locking read (``FOR UPDATE`` without ``SKIP LOCKED`` makes every worker wait on the
+    same row)."""
+    return isinstance(node, exp.Select) and node.parent is None and not node.args.get("locks")
 
 
 def _one_row_asked(node) -> bool:

@@ -159,7 +159,7 @@ def static_findings(
     findings: list[Finding] = []
     for (text, dialect), statement in distinct.items():
         for found in _lint(text, sqlglot_dialect(dialect), schema, select):
-            if found.code == "SP307" and found.data.get("unfiltered"):
+            if found.code == "SP307" and found.data.get("single_row_fetch_allowed"):
                 # The rule saw `LIMIT ?`; the executions say what it stood for.
                 statement = _page_not_one_row([s for s in statements if s.text == text and s.allowed is None])
                 if statement is None:
