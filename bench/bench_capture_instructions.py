@@ -1,6 +1,6 @@
 """Runtime capture overhead counted in instructions, not seconds: repeatable on a noisy machine.
 
-    .venv/bin/python bench/bench_capture_instructions.py [--loops 100] [--rounds 2] [--json bench/results/capture_instructions.json]
+    .venv/bin/python bench/bench_capture_instructions.py [--loops 100] [--rounds 4] [--json bench/results/capture_instructions.json]
 
 ``bench_capture.py`` times the same ORM workload with and without sqlperf; on a shared
 virtual machine two timings of a 300-500 us statement differ by more than the few
@@ -188,7 +188,7 @@ def bare_native_us(loops: int, rounds: int = 7) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loops", type=int, default=100, help="loops per phase (5 statements each)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of all the variants, in rotating order")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of all the variants, in rotating order")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "capture_instructions.json")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
