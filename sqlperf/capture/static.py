@@ -159,12 +159,13 @@ def static_findings(
     findings: list[Finding] = []
     for (text, dialect), statement in distinct.items():
         for found in _lint(text, sqlglot_dialect(dialect), schema, select):
+            located = statement
             if found.code == "SP307" and found.data.get("single_row_fetch_allowed"):
                 # The rule saw `LIMIT ?`; the executions say what it stood for.
-                statement = _page_not_one_row([s for s in statements if s.text == text and s.allowed is None])
-                if statement is None:
+                located = _page_not_one_row([s for s in statements if s.text == text and s.allowed is None])
+                if located is None:
                     continue
-            findings.append(_relocate(found, statement, root))
+            findings.append(_relocate(found, located, root))
     return findings
 
 
