@@ -209,6 +209,19 @@ def test_first_is_a_single_row_fetch_not_a_page_without_order(session):
     with sqlperf.capture(select=["SP307"]) as skipped:
         session.query(Tag).offset(3).first()  # the fourth row: which one depends on the plan
     assert static(skipped) == [("SP307", line_of("session.query(Tag).offset(3).first()", Path(__file__)))]
+    # One text, two findings: the page's SP307 goes to the page, the SP101 stays at the first run.
+    from sqlalchemy import func
+
+    from demo_app.models import Post
+
+    with sqlperf.capture(select=["SP307", "SP101"]) as both:
+        titled = session.query(Post).filter(func.lower(Post.title) == "post 1")
+        titled.first()
+        titled.limit(5).all()
+    assert sorted(static(both)) == [
+        ("SP101", line_of("        titled.first()", Path(__file__))),
+        ("SP307", line_of("titled.limit(5).all()", Path(__file__))),
+    ]
 
 
 def test_code_an_installed_package_compiled_from_a_string_is_not_the_call_site(session, tmp_path, monkeypatch):
