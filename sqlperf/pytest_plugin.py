@@ -398,6 +398,9 @@ class _SessionReport:
                             "static rules are listed only (--sqlperf-static=fail fails on them too)")
             elif self.settings.mode == "fail":
                 what = "the tests that ran them failed"
+            elif static and self.settings.static != "fail":
+                what = ("reported only (--sqlperf=fail fails the tests on the runtime ones, "
+                        "with --sqlperf-static=fail on the static rules' too)")
             else:
                 what = "reported only (--sqlperf=fail fails the tests)"
             terminalreporter.write_line(

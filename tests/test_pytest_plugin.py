@@ -390,6 +390,13 @@ def test_search(session):
         "sqlperf: 1 new problem(s) in 1 test(s), * statements captured; static rules' findings only, listed "
         "(--sqlperf-static=fail fails the tests on them)",
     ])
+    result = run(tester)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        finding,
+        "sqlperf: 1 new problem(s) in 1 test(s), * statements captured; reported only (--sqlperf=fail fails the "
+        "tests on the runtime ones, with --sqlperf-static=fail on the static rules' too)",
+    ])
     result = run(tester, "--sqlperf=fail", "--sqlperf-static=fail")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([finding])
