@@ -38,7 +38,7 @@ def describe(state) -> OrmLoad | None:
     if options is None:
         return None
     refresh = options._refresh_state
-    return describe_load(options, state.statement, refresh is not None and bool(refresh.expired_attributes))
+    return describe_facts(*load_facts(options, state.statement, refresh is not None and bool(refresh.expired_attributes)))
 
 
 # (id(path), id(parent's load path)) -> (path, parent's load path, OrmLoad); the paths are
@@ -46,10 +46,18 @@ def describe(state) -> OrmLoad | None:
 _lazy_loads: dict[tuple, tuple[object, object, OrmLoad]] = {}
 
 
+def _eager_option(many_to_one: bool, collection: bool) -> str:
+    """The eager loader for one relationship: joinedload for many-to-one (or any single object),
+    selectinload for collections."""
+    return "joinedload" if many_to_one or not collection else "selectinload"
+
+
+def _many_to_one(prop) -> bool:
+    return getattr(getattr(prop, "direction", None), "name", "") == "MANYTOONE"
+
+
 def _option(prop) -> str:
-    """The eager loader for one relationship: joinedload for many-to-one, selectinload for collections."""
-    direction = getattr(getattr(prop, "direction", None), "name", "")
-    return "joinedload" if direction == "MANYTOONE" or not prop.uselist else "selectinload"
+    return _eager_option(_many_to_one(prop), bool(prop.uselist))
 
 
 def _loaded_via(parent_path) -> tuple[tuple[str, ...], str]:
@@ -66,14 +74,14 @@ def _loaded_via(parent_path) -> tuple[tuple[str, ...], str]:
         return (), ""
 
 
-def describe_load(options, statement, expired: bool) -> OrmLoad | None:
-    """The load of one execution, from the facts the recorder kept while it ran: the ORM
-    load options, the statement and whether the refreshed object had expired attributes
-    (the one fact that changes once the load is done). Runs when the findings are read."""
+def load_facts(options, statement, expired: bool) -> tuple:
+    """:func:`describe_facts`'s arguments, read from an execution's ORM load options, its
+    statement and whether the refreshed object had expired attributes (the one fact that
+    changes once the load is done). The recorder keeps these, not the options or the statement."""
     lazy_from = options._lazy_loaded_from
     refresh = options._refresh_state
     compile_options = getattr(statement, "_compile_options", None)
-    return describe_facts(
+    return (
         lazy_from is not None,
         getattr(compile_options, "_current_path", None),
         getattr(lazy_from, "load_path", None),
@@ -84,9 +92,9 @@ def describe_load(options, statement, expired: bool) -> OrmLoad | None:
 
 
 def describe_facts(lazy: bool, path, parent_path, refreshed: type | None, keys, expired: bool) -> OrmLoad | None:
-    """:func:`describe_load` from what the recorder keeps of an execution, neither the load
-    options (they hold the parent object's state) nor the statement (the ORM makes one per
-    lazy load), so that nothing outlives the application's own use of it: whether it was a
+    """The load of one execution from what the recorder keeps of it (:func:`load_facts`), neither
+    the load options (they hold the parent object's state) nor the statement (the ORM makes one
+    per lazy load), so that nothing outlives the application's own use of it: whether it was a
     lazy load, the statement's loader path (ORMExecuteState.loader_strategy_path) and the path
     by which the parent object was loaded; the class of the object being refreshed, the
     columns the refresh loads, and whether that object had expired attributes."""
@@ -103,9 +111,8 @@ def describe_facts(lazy: bool, path, parent_path, refreshed: type | None, keys, 
         if prop is None or not hasattr(prop, "key"):
             return None
         parent = prop.parent.class_.__name__
-        direction = getattr(getattr(prop, "direction", None), "name", "")
         via, root = _loaded_via(parent_path)
-        load = OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=direction == "MANYTOONE",
+        load = OrmLoad(LAZY, parent, prop.key, collection=bool(prop.uselist), many_to_one=_many_to_one(prop),
                        via=via, root=root)
         if len(_lazy_loads) > 10_000:
             _lazy_loads.clear()
@@ -143,7 +150,7 @@ class Advice:
 def n_plus_one_advice(load: OrmLoad | None, entry: str, entity: tuple[str, str] | None) -> Advice:
     """How to load the rows of an N+1 in one statement."""
     if load is not None and load.kind == LAZY:
-        option = "joinedload" if load.many_to_one or not load.collection else "selectinload"
+        option = _eager_option(load.many_to_one, load.collection)
         replacement = ".".join((*load.via, f"{option}({load.label})"))
         loads = load.root if load.via else load.parent
         return Advice(

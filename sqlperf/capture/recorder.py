@@ -25,7 +25,7 @@ from typing import Any
 from sqlperf.capture import callsite
 from sqlperf.capture.callsite import USER, CallSite, Frames
 from sqlperf.capture.fingerprint import Shape, shape_of
-from sqlperf.capture.loads import LAZY, OrmLoad, describe_facts, through_relationship
+from sqlperf.capture.loads import LAZY, OrmLoad, describe_facts, load_facts, through_relationship
 
 # How many frames from the call site upward identify a loop (see callsite.walk).
 DEFAULT_DEPTH = 4
@@ -343,14 +343,11 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
                 if lazy_from is None:
                     load = None
                 else:
+                    # loads.load_facts for a lazy load, inlined: N+1s are made of these.
                     path = getattr(getattr(context.invoked_statement, "_compile_options", None), "_current_path", None)
                     load = (True, path, getattr(lazy_from, "load_path", None), None, None, False)
             else:
-                options = getattr(context.invoked_statement, "_compile_options", None)
-                load = (
-                    lazy_from is not None, getattr(options, "_current_path", None), getattr(lazy_from, "load_path", None),
-                    refresh.class_, getattr(options, "_only_load_props", None), bool(refresh.expired_attributes),
-                )
+                load = load_facts(load, context.invoked_statement, bool(refresh.expired_attributes))
                 if load[5] and entry == "InstrumentedAttribute.__get__":
                     # An expired object reached through a many-to-one attribute: the attribute
                     # is only in the running frames, so this rare case is worked out now.
