@@ -124,12 +124,9 @@ def _each_column_indexed(ctx, columns) -> bool:
     table = ctx.resolve_column(columns[0]).table
     if table is None:
         return False
-    from sqlperf.schema.advice import index_usable
+    from sqlperf.schema.advice import looks_up
 
-    return all(
-        any(index.method == "btree" and index_usable(index) for index in table.indexes_leading_with(column.name))
-        for column in columns
-    )
+    return all(looks_up(table, column.name) for column in columns)
 
 
 def _driven_by_other_filter(ctx, node, table, or_columns) -> bool:

@@ -101,12 +101,7 @@ class UnindexedJoinColumn(Rule):
 def _is_unique(table, columns) -> bool:
     from sqlperf.schema.model import fold
 
-    names = {fold(c.name) for c in columns}
-    return any(
-        (ix.unique or ix.primary) and not ix.where and ix.columns and all(not ix.is_expression(i) for i in range(len(ix.columns)))
-        and {fold(c) for c in ix.columns} <= names
-        for ix in table.all_indexes()
-    )
+    return table.pins_one_row({fold(c.name) for c in columns})
 
 
 def _leads_any(table, columns, conjuncts) -> bool:

@@ -132,7 +132,7 @@ def _index_lookups(ctx, usage, scope, alias: str, table) -> bool:
     the planner fetches the matching rows by index and merges them, and no single index can also
     give them in the sort order."""
     from sqlperf.analysis import chain_operands, indexable_column, unparen
-    from sqlperf.schema.advice import index_usable
+    from sqlperf.schema.advice import looks_up
     from sqlperf.schema.usage import resolve_alias
 
     for predicate in usage.predicates:
@@ -141,9 +141,7 @@ def _index_lookups(ctx, usage, scope, alias: str, table) -> bool:
             continue
         columns = [indexable_column(branch) for branch in chain_operands(predicate, exp.Or, unwrap=True)]
         if all(
-            column is not None
-            and resolve_alias(usage, scope, column) == alias
-            and any(ix.method == "btree" and index_usable(ix) for ix in table.indexes_leading_with(column.name))
+            column is not None and resolve_alias(usage, scope, column) == alias and looks_up(table, column.name)
             for column in columns
         ):
             return True

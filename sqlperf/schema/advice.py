@@ -85,6 +85,12 @@ def index_usable(index: Index, conjuncts: Iterable[str] = ()) -> bool:
     return wanted <= set(conjuncts)
 
 
+def looks_up(table, column: str) -> bool:
+    """A btree index that is not partial leads with ``column``: a condition on that column
+    alone is an index lookup (and several such lookups can be merged, a BitmapOr)."""
+    return any(index.method == "btree" and index_usable(index) for index in table.indexes_leading_with(column))
+
+
 def _split_and(predicate: str) -> list[str]:
     import sqlglot
     from sqlglot import exp
